@@ -1,0 +1,44 @@
+import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { ConversationRef } from './conversation.js';
+
+/** One agent turn asked of the runtime. */
+export interface TurnRequest {
+  conversation: ConversationRef;
+  /** What the user said (several queued messages may be combined into one prompt). */
+  prompt: string;
+  /** Cancels the turn (`/stop`, a deadline, shutdown). */
+  signal?: AbortSignal | undefined;
+  /** Every SDK message as it arrives; progress display builds on this. */
+  onMessage?: ((message: SDKMessage) => void) | undefined;
+}
+
+/** How a turn ended. Anything but `success` comes with a user-facing explanation. */
+export type TurnOutcome =
+  | 'success'
+  | 'cancelled'
+  | 'max_turns'
+  | 'budget_exceeded'
+  | 'error';
+
+export interface TurnResult {
+  outcome: TurnOutcome;
+  /** The agent's final answer (may be empty when the turn did not succeed). */
+  text: string;
+  /** Session the turn ran in (resumed or newly started). */
+  sessionId: string | null;
+  /** True when this turn started a new session (first turn, after /new or expiry). */
+  startedSession: boolean;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  durationMs: number;
+  /** For outcomes other than success: a short message fit to show the user. */
+  errorMessage?: string | undefined;
+}
+
+/** What a worker needs from the runtime; the Telegram and Lambda workers code against this. */
+export interface TurnRunner {
+  runTurn(request: TurnRequest): Promise<TurnResult>;
+  /** Start a fresh session on the next turn (`/new`). */
+  resetConversation(conversation: ConversationRef): Promise<void>;
+}
