@@ -13,12 +13,7 @@ export interface TurnRequest {
 }
 
 /** How a turn ended. Anything but `success` comes with a user-facing explanation. */
-export type TurnOutcome =
-  | 'success'
-  | 'cancelled'
-  | 'max_turns'
-  | 'budget_exceeded'
-  | 'error';
+export type TurnOutcome = 'success' | 'cancelled' | 'max_turns' | 'budget_exceeded' | 'error';
 
 export interface TurnResult {
   outcome: TurnOutcome;

@@ -17,6 +17,12 @@ export interface ConversationRecord {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /**
+   * The SDK's running cost total for the current session, as its last result
+   * reported it. The SDK's `total_cost_usd` carries on across resumes, so a
+   * turn's own cost is its total minus this. Zero when there is no session.
+   */
+  sessionCostUsd: number;
   /** Incremented by every write; the compare-and-set token. */
   version: number;
 }
@@ -26,7 +32,10 @@ export interface TurnRecord {
   projectKey: string;
   inputTokens: number;
   outputTokens: number;
+  /** This turn's cost, added to the conversation's total. */
   costUsd: number;
+  /** The SDK's running total for the session after this turn (see ConversationRecord). */
+  sessionCostUsd: number;
   /** Time of the turn, epoch ms. */
   at: number;
   /** Time to live after `at`, ms. */
@@ -55,9 +64,17 @@ export interface ConversationIndex {
     turn: TurnRecord,
     expectedVersion: number | null,
   ): Promise<ConversationRecord>;
-  /** Forget the session (`/new`, expiry): the next turn starts a fresh one. Totals are kept. */
+  /**
+   * Forget the session (`/new`, expiry): the next turn starts a fresh one.
+   * Conversation totals are kept; `sessionCostUsd` goes back to zero.
+   */
   resetSession(conversationId: string): Promise<void>;
-  /** Records whose expiry is before `now`, for sweeping their transcripts. */
+  /**
+   * Records that still hold a session and whose expiry is before `now`, for
+   * sweeping their transcripts. Records without a session (after
+   * `resetSession`) are left out: they have nothing to sweep, and a sweeper
+   * that resets what it swept would otherwise see them again on every pass.
+   */
   listExpired(now: number, limit: number): Promise<ConversationRecord[]>;
   /** Remove the record entirely. */
   delete(conversationId: string): Promise<void>;

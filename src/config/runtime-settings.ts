@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_SESSION_TTL_MS } from '../core/agent-runtime.js';
+import { type SettingIssue, SettingsError } from './settings-error.js';
+
+export type Env = Record<string, string | undefined>;
+
+/** Where the model is, as the operator configured it. */
+export type ModelSettings =
+  | { provider: 'anthropic'; apiKey: string; baseUrl: string | undefined }
+  | { provider: 'bedrock'; region: string };
+
+/** Settings every deployment of the agent runtime needs (chat, bot, Lambda). */
+export interface RuntimeSettings {
+  dataDir: string;
+  agentDir: string;
+  model: string | undefined;
+  modelAccess: ModelSettings;
+  sessionTtlMs: number;
+}
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => value || undefined)
+  .optional();
+
+const schema = z.object({
+  DATA_DIR: optionalText,
+  AGENT_DIR: optionalText,
+  ANTHROPIC_MODEL: optionalText,
+  ANTHROPIC_API_KEY: optionalText,
+  ANTHROPIC_BASE_URL: optionalText.pipe(z.url({ message: 'expected an http(s) URL' }).optional()),
+  CLAUDE_CODE_USE_BEDROCK: optionalText.pipe(z.enum(['0', '1', 'true', 'false']).optional()),
+  AWS_REGION: optionalText,
+  SESSION_TTL_DAYS: optionalText.pipe(
+    z.coerce.number().positive('expected a positive number of days').optional(),
+  ),
+});
+
+/**
+ * Reads the runtime's settings from an environment object. Every problem is
+ * collected and thrown as one SettingsError naming each variable.
+ */
+export function loadRuntimeSettings(env: Env, cwd = process.cwd()): RuntimeSettings {
+  const parsed = schema.safeParse(env);
+  const issues: SettingIssue[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      issues.push({ name: String(issue.path[0] ?? '?'), message: issue.message });
+    }
+    throw new SettingsError(issues);
+  }
+  const values = parsed.data;
+  const bedrock =
+    values.CLAUDE_CODE_USE_BEDROCK === '1' || values.CLAUDE_CODE_USE_BEDROCK === 'true';
+  let modelAccess: ModelSettings | undefined;
+  if (bedrock) {
+    if (!values.AWS_REGION)
+      issues.push({ name: 'AWS_REGION', message: 'required when CLAUDE_CODE_USE_BEDROCK is set' });
+    else modelAccess = { provider: 'bedrock', region: values.AWS_REGION };
+  } else if (!values.ANTHROPIC_API_KEY) {
+    issues.push({
+      name: 'ANTHROPIC_API_KEY',
+      message:
+        'required to reach the model (or set CLAUDE_CODE_USE_BEDROCK=1 and AWS_REGION to use Amazon Bedrock)',
+    });
+  } else {
+    modelAccess = {
+      provider: 'anthropic',
+      apiKey: values.ANTHROPIC_API_KEY,
+      baseUrl: values.ANTHROPIC_BASE_URL,
+    };
+  }
+  if (issues.length > 0 || !modelAccess) throw new SettingsError(issues);
+  return {
+    dataDir: path.resolve(cwd, values.DATA_DIR ?? 'data'),
+    agentDir: path.resolve(cwd, values.AGENT_DIR ?? 'agent'),
+    model: values.ANTHROPIC_MODEL,
+    modelAccess,
+    sessionTtlMs: values.SESSION_TTL_DAYS
+      ? values.SESSION_TTL_DAYS * 24 * 60 * 60 * 1000
+      : DEFAULT_SESSION_TTL_MS,
+  };
+}

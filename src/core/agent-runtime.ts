@@ -1,0 +1,293 @@
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Options,
+  query,
+  type SDKMessage,
+  type SDKResultMessage,
+  type SessionStore,
+} from '@anthropic-ai/claude-agent-sdk';
+import type { AgentConfig } from '../config/agent-config.js';
+import type { ConversationIndex, ConversationRecord } from '../ports/conversation-index.js';
+import { VersionConflictError } from '../ports/conversation-index.js';
+import { type Logger, silentLogger } from '../ports/logger.js';
+import { agentEnvironment } from './agent-environment.js';
+import { type ConversationRef, conversationId } from './conversation.js';
+import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
+import { ModelGateway } from './model-gateway.js';
+import { ProjectKeyRecorder } from './project-key-recorder.js';
+import type { TurnOutcome, TurnRequest, TurnResult, TurnRunner } from './turn.js';
+import { ensureWorkspace } from './workspace.js';
+
+export const DEFAULT_SESSION_TTL_MS = 25 * 24 * 60 * 60 * 1000;
+
+export interface AgentRuntimeOptions {
+  config: AgentConfig;
+  /** Durable transcripts: the only state a turn leaves behind. */
+  sessionStore: SessionStore;
+  conversations: ConversationIndex;
+  modelAccess: ModelAccess;
+  /** Parent of the conversations' working directories. */
+  workspaceRoot: string;
+  /** Model id or alias; Claude Code's default when unset. */
+  model?: string | undefined;
+  /** Idle time after which a conversation starts a fresh session. Default 25 days. */
+  sessionTtlMs?: number | undefined;
+  /** Where per-turn config directories are made. Default: the OS temp dir. */
+  tempRoot?: string | undefined;
+  logger?: Logger | undefined;
+  now?: (() => number) | undefined;
+}
+
+/**
+ * Runs agent turns on the Claude Agent SDK, each as if on a fresh container:
+ * a new, empty `CLAUDE_CONFIG_DIR` per turn, deleted afterwards, so the
+ * session store is the only thing that carries a conversation from one turn
+ * to the next.
+ */
+export class AgentRuntime implements TurnRunner {
+  private readonly gateway: ModelGateway;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly ttlMs: number;
+  private started: Promise<void> | undefined;
+
+  constructor(private readonly options: AgentRuntimeOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    this.gateway = new ModelGateway(upstreamFor(options.modelAccess), { logger: this.logger });
+  }
+
+  /** Starts the model gateway; called by the first turn if not before. */
+  start(): Promise<void> {
+    this.started ??= this.gateway.start();
+    return this.started;
+  }
+
+  async close(): Promise<void> {
+    await this.gateway.stop();
+    this.started = undefined;
+  }
+
+  async resetConversation(conversation: ConversationRef): Promise<void> {
+    await this.options.conversations.resetSession(conversationId(conversation));
+  }
+
+  async runTurn(request: TurnRequest): Promise<TurnResult> {
+    await this.start();
+    const startedAt = this.now();
+    const id = conversationId(request.conversation);
+    const record = await this.currentRecord(id, startedAt);
+    const resume = record?.sessionId ?? undefined;
+
+    const cwd = await ensureWorkspace(this.options.workspaceRoot, request.conversation);
+    const configDir = await mkdtemp(join(this.options.tempRoot ?? tmpdir(), 'agent-turn-'));
+    const grant = this.gateway.grant();
+    const store = new ProjectKeyRecorder(this.options.sessionStore);
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted) abort.abort();
+
+    let sessionId: string | null = resume ?? null;
+    let result: SDKResultMessage | undefined;
+    let failure: unknown;
+    try {
+      await this.prepareConfigDir(configDir);
+      const options = this.queryOptions({
+        cwd,
+        configDir,
+        resume,
+        store,
+        abort,
+        grantEnv: modelEnvironment(this.options.modelAccess, grant),
+      });
+      for await (const message of query({ prompt: request.prompt, options })) {
+        if (message.type === 'system' && message.subtype === 'init') sessionId = message.session_id;
+        if (message.type === 'result') result = message;
+        notify(request.onMessage, message, this.logger);
+      }
+    } catch (error) {
+      failure = error;
+    } finally {
+      request.signal?.removeEventListener('abort', onAbort);
+      grant.revoke();
+      await rm(configDir, { recursive: true, force: true });
+    }
+
+    const usage = grant.usage.snapshot();
+    const outcome = outcomeOf(result, failure, abort.signal.aborted);
+    const sessionCostUsd = result?.total_cost_usd ?? record?.sessionCostUsd ?? 0;
+    const costUsd = turnCost(result, record);
+    if (result) sessionId = result.session_id;
+    if (outcome === 'error') {
+      this.logger.error('agent turn failed', {
+        conversationId: id,
+        error: failure instanceof Error ? failure.message : String(failure ?? ''),
+        resultErrors: result && result.subtype !== 'success' ? result.errors : undefined,
+      });
+    }
+
+    // A session that got as far as writing its transcript is kept even when the
+    // turn failed or was stopped, so the next turn continues it.
+    if (sessionId && store.projectKey) {
+      await this.record(id, record, {
+        sessionId,
+        projectKey: store.projectKey,
+        inputTokens:
+          usage.inputTokens + usage.cacheReadInputTokens + usage.cacheCreationInputTokens,
+        outputTokens: usage.outputTokens,
+        costUsd,
+        sessionCostUsd,
+        at: this.now(),
+        ttlMs: this.ttlMs,
+      });
+    }
+
+    return {
+      outcome,
+      text: result?.subtype === 'success' ? result.result : '',
+      sessionId,
+      startedSession: !resume && sessionId !== null,
+      inputTokens: usage.inputTokens + usage.cacheReadInputTokens + usage.cacheCreationInputTokens,
+      outputTokens: usage.outputTokens,
+      costUsd,
+      durationMs: this.now() - startedAt,
+      errorMessage: userMessageFor(outcome),
+    };
+  }
+
+  /** The conversation's record, after starting it afresh if it has expired. */
+  private async currentRecord(id: string, now: number): Promise<ConversationRecord | null> {
+    const record = await this.options.conversations.get(id);
+    if (!record?.sessionId || record.expiresAt > now) return record;
+    this.logger.info('conversation expired; starting a fresh session', { conversationId: id });
+    if (record.projectKey) {
+      await this.options.sessionStore.delete?.({
+        projectKey: record.projectKey,
+        sessionId: record.sessionId,
+      });
+    }
+    await this.options.conversations.resetSession(id);
+    return this.options.conversations.get(id);
+  }
+
+  private async record(
+    id: string,
+    before: ConversationRecord | null,
+    turn: Parameters<ConversationIndex['recordTurn']>[1],
+  ): Promise<void> {
+    try {
+      await this.options.conversations.recordTurn(id, turn, before?.version ?? null);
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error;
+      // Something else wrote meanwhile (a /new, say). The turn did happen, so
+      // its usage counts; take the newer record as the base and write again.
+      this.logger.warn('conversation changed during the turn; recording on the newer version', {
+        conversationId: id,
+      });
+      const latest = await this.options.conversations.get(id);
+      await this.options.conversations.recordTurn(id, turn, latest?.version ?? null);
+    }
+  }
+
+  /**
+   * The skills directory is linked into the throwaway config dir, where Claude
+   * Code discovers user skills. Nothing else is put there.
+   */
+  private async prepareConfigDir(configDir: string): Promise<void> {
+    await mkdir(join(configDir, 'tmp'));
+    const skillsDir = this.options.config.skillsDir;
+    if (skillsDir) await symlink(skillsDir, join(configDir, 'skills'), 'dir');
+  }
+
+  private queryOptions(turn: {
+    cwd: string;
+    configDir: string;
+    resume: string | undefined;
+    store: SessionStore;
+    abort: AbortController;
+    grantEnv: Record<string, string>;
+  }): Options {
+    const { config } = this.options;
+    return {
+      cwd: turn.cwd,
+      resume: turn.resume,
+      sessionStore: turn.store,
+      abortController: turn.abort,
+      env: agentEnvironment({
+        configDir: turn.configDir,
+        modelEnv: turn.grantEnv,
+        path: process.env.PATH,
+      }),
+      model: this.options.model,
+      systemPrompt: config.systemPrompt,
+      agents: config.agents,
+      mcpServers: config.mcpServers,
+      // Only the configured skills, not Claude Code's bundled developer skills.
+      skills: config.skills.map((skill) => skill.name),
+      maxTurns: config.policy.maxTurns,
+      // No settings files from the machine: the agent directory is the whole configuration.
+      settingSources: [],
+      stderr: (data) => this.logger.debug('claude code stderr', { data: data.trimEnd() }),
+    };
+  }
+}
+
+function notify(onMessage: TurnRequest['onMessage'], message: SDKMessage, logger: Logger): void {
+  if (!onMessage) return;
+  try {
+    onMessage(message);
+  } catch (error) {
+    // Progress display is best effort; it must never break the turn.
+    logger.warn('turn progress callback failed', { error: String(error) });
+  }
+}
+
+function outcomeOf(
+  result: SDKResultMessage | undefined,
+  failure: unknown,
+  aborted: boolean,
+): TurnOutcome {
+  if (aborted) return 'cancelled';
+  if (!result || failure) return 'error';
+  switch (result.subtype) {
+    case 'success':
+      return 'success';
+    case 'error_max_turns':
+      return 'max_turns';
+    case 'error_max_budget_usd':
+      return 'budget_exceeded';
+    default:
+      return 'error';
+  }
+}
+
+/**
+ * The SDK's `total_cost_usd` on a resumed session continues from the total the
+ * transcript saved, so this turn's cost is the difference from the session's
+ * total recorded after the previous turn — never negative.
+ */
+function turnCost(result: SDKResultMessage | undefined, record: ConversationRecord | null): number {
+  if (!result) return 0;
+  const total = result.total_cost_usd;
+  const previous = record?.sessionId ? record.sessionCostUsd : 0;
+  return total >= previous ? total - previous : total;
+}
+
+function userMessageFor(outcome: TurnOutcome): string | undefined {
+  switch (outcome) {
+    case 'success':
+      return undefined;
+    case 'cancelled':
+      return 'Stopped.';
+    case 'max_turns':
+      return 'I stopped because this request needed more steps than I am allowed in one turn. Ask me to continue, or narrow the request.';
+    case 'budget_exceeded':
+      return 'I stopped because this request reached its spending limit.';
+    case 'error':
+      return 'Sorry, something went wrong while I was working on that. Please try again.';
+  }
+}

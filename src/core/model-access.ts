@@ -1,0 +1,45 @@
+import { anthropicUpstream, type GatewayGrant, type ModelUpstream } from './model-gateway.js';
+
+/**
+ * How the deployment reaches the model. Whatever the choice, the agent itself
+ * only ever talks to the local gateway; this decides what the gateway does and
+ * what Claude Code is told about the provider.
+ */
+export type ModelAccess =
+  | {
+      provider: 'anthropic';
+      /** The real key; held by the gateway, never given to the agent. */
+      apiKey: string;
+      /** Upstream Messages API (a proxy, a self-hosted gateway, a test server). */
+      baseUrl?: string | undefined;
+    }
+  | {
+      provider: 'bedrock';
+      region: string;
+      /** Signs requests with the process's AWS credentials (the Lambda role). */
+      upstream: ModelUpstream;
+    };
+
+export function upstreamFor(access: ModelAccess): ModelUpstream {
+  return access.provider === 'anthropic'
+    ? anthropicUpstream({ apiKey: access.apiKey, baseUrl: access.baseUrl })
+    : access.upstream;
+}
+
+/** The model-related part of the agent's environment for one turn. */
+export function modelEnvironment(access: ModelAccess, grant: GatewayGrant): Record<string, string> {
+  if (access.provider === 'anthropic') {
+    return {
+      ANTHROPIC_BASE_URL: grant.baseUrl,
+      // Claude Code insists on a key; the gateway ignores it and uses its own.
+      ANTHROPIC_API_KEY: 'held-by-gateway',
+    };
+  }
+  return {
+    CLAUDE_CODE_USE_BEDROCK: '1',
+    ANTHROPIC_BEDROCK_BASE_URL: grant.baseUrl,
+    // The gateway signs; Claude Code must not look for AWS credentials itself.
+    CLAUDE_CODE_SKIP_BEDROCK_AUTH: '1',
+    AWS_REGION: access.region,
+  };
+}

@@ -1,0 +1,30 @@
+import type { ConversationRef } from '../core/conversation.js';
+
+/**
+ * One message ready to send, in the channel's own format (for Telegram: HTML
+ * with a plain-text twin). The core stores parts in the reply outbox and hands
+ * them back unchanged, so they must survive a JSON round trip.
+ */
+export type OutgoingPart = Readonly<Record<string, string>>;
+
+export interface SendOptions {
+  /** Reply to this message (the channel's message id), where that helps the reader. */
+  replyTo?: string | undefined;
+}
+
+/** Where the core sends answers. Implementations: grammY for Telegram. */
+export interface Channel {
+  /** Render the agent's Markdown into parts that each fit the channel's limits. Pure. */
+  formatMarkdown(markdown: string): OutgoingPart[];
+  /** The same for text we compose ourselves, shown as is. Pure. */
+  formatPlain(text: string): OutgoingPart[];
+  /** Deliver one part. Throws if the channel did not accept it. */
+  send(conversation: ConversationRef, part: OutgoingPart, options?: SendOptions): Promise<void>;
+  /** Show that the agent is working (Telegram's "typing…", which fades after ~5 s). */
+  showTyping(conversation: ConversationRef): Promise<void>;
+  /**
+   * True when sending failed for a reason retrying cannot fix: the bot was
+   * blocked or removed, the chat is gone. The worker then gives up quietly.
+   */
+  isPermanentFailure(error: unknown): boolean;
+}
