@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,6 +17,7 @@ import { type ConversationRef, conversationId } from './conversation.js';
 import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
 import { ModelGateway } from './model-gateway.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
+import { createSkillsPlugin } from './skills-plugin.js';
 import type { TurnOutcome, TurnRequest, TurnResult, TurnRunner } from './turn.js';
 import { ensureWorkspace } from './workspace.js';
 
@@ -52,6 +53,7 @@ export class AgentRuntime implements TurnRunner {
   private readonly now: () => number;
   private readonly ttlMs: number;
   private started: Promise<void> | undefined;
+  private skillsPlugin: string | undefined;
 
   constructor(private readonly options: AgentRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -60,14 +62,22 @@ export class AgentRuntime implements TurnRunner {
     this.gateway = new ModelGateway(upstreamFor(options.modelAccess), { logger: this.logger });
   }
 
-  /** Starts the model gateway; called by the first turn if not before. */
+  /** Starts the model gateway and lays out the skills plugin; the first turn calls it if nobody did. */
   start(): Promise<void> {
-    this.started ??= this.gateway.start();
+    this.started ??= (async () => {
+      await this.gateway.start();
+      this.skillsPlugin = await createSkillsPlugin(
+        this.options.config,
+        this.options.tempRoot ?? tmpdir(),
+      );
+    })();
     return this.started;
   }
 
   async close(): Promise<void> {
     await this.gateway.stop();
+    if (this.skillsPlugin) await rm(this.skillsPlugin, { recursive: true, force: true });
+    this.skillsPlugin = undefined;
     this.started = undefined;
   }
 
@@ -95,7 +105,7 @@ export class AgentRuntime implements TurnRunner {
     let result: SDKResultMessage | undefined;
     let failure: unknown;
     try {
-      await this.prepareConfigDir(configDir);
+      await mkdir(join(configDir, 'tmp'));
       const options = this.queryOptions({
         cwd,
         configDir,
@@ -118,7 +128,7 @@ export class AgentRuntime implements TurnRunner {
     }
 
     const usage = grant.usage.snapshot();
-    const outcome = outcomeOf(result, failure, abort.signal.aborted);
+    const outcome = outcomeOf(result, abort.signal.aborted);
     const sessionCostUsd = result?.total_cost_usd ?? record?.sessionCostUsd ?? 0;
     const costUsd = turnCost(result, record);
     if (result) sessionId = result.session_id;
@@ -193,16 +203,6 @@ export class AgentRuntime implements TurnRunner {
     }
   }
 
-  /**
-   * The skills directory is linked into the throwaway config dir, where Claude
-   * Code discovers user skills. Nothing else is put there.
-   */
-  private async prepareConfigDir(configDir: string): Promise<void> {
-    await mkdir(join(configDir, 'tmp'));
-    const skillsDir = this.options.config.skillsDir;
-    if (skillsDir) await symlink(skillsDir, join(configDir, 'skills'), 'dir');
-  }
-
   private queryOptions(turn: {
     cwd: string;
     configDir: string;
@@ -226,8 +226,7 @@ export class AgentRuntime implements TurnRunner {
       systemPrompt: config.systemPrompt,
       agents: config.agents,
       mcpServers: config.mcpServers,
-      // Only the configured skills, not Claude Code's bundled developer skills.
-      skills: config.skills.map((skill) => skill.name),
+      plugins: this.skillsPlugin ? [{ type: 'local', path: this.skillsPlugin }] : [],
       maxTurns: config.policy.maxTurns,
       // No settings files from the machine: the agent directory is the whole configuration.
       settingSources: [],
@@ -246,13 +245,10 @@ function notify(onMessage: TurnRequest['onMessage'], message: SDKMessage, logger
   }
 }
 
-function outcomeOf(
-  result: SDKResultMessage | undefined,
-  failure: unknown,
-  aborted: boolean,
-): TurnOutcome {
+function outcomeOf(result: SDKResultMessage | undefined, aborted: boolean): TurnOutcome {
   if (aborted) return 'cancelled';
-  if (!result || failure) return 'error';
+  // The SDK throws after yielding an error result; the result says more than the throw.
+  if (!result) return 'error';
   switch (result.subtype) {
     case 'success':
       return 'success';
