@@ -34,7 +34,7 @@ const schema = z.object({
   CLAUDE_CODE_USE_BEDROCK: optionalText.pipe(z.enum(['0', '1', 'true', 'false']).optional()),
   AWS_REGION: optionalText,
   SESSION_TTL_DAYS: optionalText.pipe(
-    z.coerce.number().positive('expected a positive number of days').optional(),
+    z.coerce.number<string | undefined>().positive('expected a positive number of days').optional(),
   ),
 });
 

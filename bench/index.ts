@@ -1,0 +1,23 @@
+import { longConversation } from './long-conversation.js';
+import { runtimeOverhead } from './runtime-overhead.js';
+
+/**
+ * `npm run bench`: prints figures, asserts nothing. Pick benchmarks with
+ * arguments (`npm run bench -- overhead long`); all run by default.
+ */
+const benchmarks: Record<string, () => Promise<void>> = {
+  overhead: runtimeOverhead,
+  long: longConversation,
+};
+
+const chosen = process.argv.slice(2).filter((name) => !name.startsWith('-'));
+for (const name of chosen.length > 0 ? chosen : Object.keys(benchmarks)) {
+  const run = benchmarks[name];
+  if (!run) {
+    process.stderr.write(
+      `unknown benchmark "${name}"; choose from: ${Object.keys(benchmarks).join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+  await run();
+}

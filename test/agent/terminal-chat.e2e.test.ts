@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeAgentDir } from '../support/agent-fixture.js';
+import {
+  lastUserText,
+  reply,
+  requestText,
+  ScriptedModelServer,
+} from '../support/scripted-model-server.js';
+
+// The terminal chat as a user scripts it: one process per run, messages piped
+// in, replies read from standard output. Each run is a new process with a new
+// config directory, so the second run can only know the first through the store.
+
+const CHAT = path.resolve('src/entrypoints/chat.ts');
+const model = new ScriptedModelServer();
+let root = '';
+let agentDir = '';
+
+beforeAll(async () => {
+  await model.start();
+  root = await mkdtemp(path.join(tmpdir(), 'chat-test-'));
+  agentDir = await writeAgentDir(root, { 'system_prompt.md': 'You are TestBot.' });
+});
+
+afterAll(async () => {
+  await model.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+async function chat(input: string, extraEnv: Record<string, string> = {}) {
+  const tempDir = path.join(root, 'tmp');
+  await mkdir(tempDir, { recursive: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', CHAT], {
+    env: {
+      PATH: process.env.PATH,
+      DATA_DIR: path.join(root, 'data'),
+      AGENT_DIR: agentDir,
+      ANTHROPIC_API_KEY: 'sk-test-chat',
+      ANTHROPIC_BASE_URL: model.url,
+      TMPDIR: tempDir,
+      ...extraEnv,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  child.stdin.end(input);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stdout, stderr, tempDir };
+}
+
+describe('terminal chat', () => {
+  it('continues the conversation in a new process, with the full history sent to the model', async () => {
+    model.enqueue(reply.text('Nice to meet you, Ada.'));
+    const first = await chat('My name is Ada\n');
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe('Nice to meet you, Ada.\n');
+    // The first run's config directory is gone before the second run starts.
+    expect((await readdir(first.tempDir)).filter((name) => name.startsWith('agent-turn-'))).toEqual(
+      [],
+    );
+
+    model.enqueue(reply.text('Your name is Ada.'));
+    const second = await chat('What is my name?\n');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe('Your name is Ada.\n');
+    const request = model.messageRequests.at(-1);
+    expect(request && lastUserText(request)).toBe('What is my name?');
+    expect(request && requestText(request)).toContain('My name is Ada');
+    expect(request && requestText(request)).toContain('Nice to meet you, Ada.');
+  });
+
+  it('answers one line at a time, and /new starts a fresh session', async () => {
+    model.reset();
+    model.enqueue(reply.text('First answer.'), reply.text('Fresh answer.'));
+    const run = await chat('Remember PAPAYA\n/new\nWhat did I ask you to remember?\n', {
+      DATA_DIR: path.join(root, 'data-new'),
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('First answer.\nStarted a new session.\nFresh answer.\n');
+    const request = model.messageRequests.at(-1);
+    expect(request && requestText(request)).not.toContain('PAPAYA');
+  });
+
+  it('refuses to start without model access, naming the setting', async () => {
+    const run = await chat('hello\n', { ANTHROPIC_API_KEY: '' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('ANTHROPIC_API_KEY');
+    expect(run.stdout).toBe('');
+  });
+
+  it('refuses to start with an invalid agent directory, naming the file', async () => {
+    const run = await chat('hello\n', { AGENT_DIR: path.join(root, 'no-such-agent') });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('no-such-agent');
+  });
+});
