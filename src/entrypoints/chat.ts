@@ -35,6 +35,7 @@ async function main(): Promise<number> {
 
   const settings = loadRuntimeSettings(process.env);
   const local = await composeLocalRuntime(settings, process.env);
+  await local.sweepExpired();
   const conversation: ConversationRef = {
     tenant: 'local',
     channel: 'terminal',

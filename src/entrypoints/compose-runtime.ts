@@ -6,6 +6,7 @@ import { SqliteSessionStore } from '../adapters/sqlite/sqlite-session-store.js';
 import { loadAgentConfig } from '../config/agent-config.js';
 import type { Env, ModelSettings, RuntimeSettings } from '../config/runtime-settings.js';
 import { AgentRuntime } from '../core/agent-runtime.js';
+import { sweepExpiredConversations } from '../core/expiry-sweeper.js';
 import type { ModelAccess } from '../core/model-access.js';
 import type { Logger } from '../ports/logger.js';
 
@@ -24,6 +25,8 @@ export interface LocalRuntime {
   database: SqliteDatabase;
   conversations: SqliteConversationIndex;
   sessionStore: SqliteSessionStore;
+  /** Delete transcripts of conversations idle past their expiry. */
+  sweepExpired(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -56,6 +59,7 @@ export async function composeLocalRuntime(
     database,
     conversations,
     sessionStore,
+    sweepExpired: () => sweepExpiredConversations({ conversations, sessionStore, now: Date.now(), logger }),
     async close() {
       await runtime.close();
       database.close();

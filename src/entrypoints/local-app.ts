@@ -1,0 +1,132 @@
+import { SqliteJobQueue } from '../adapters/sqlite/sqlite-job-queue.js';
+import { SqliteReplyOutbox } from '../adapters/sqlite/sqlite-reply-outbox.js';
+import { TelegramBot } from '../adapters/telegram/telegram-bot.js';
+import { TelegramChannel } from '../adapters/telegram/telegram-channel.js';
+import type { AppSettings } from '../config/app-settings.js';
+import type { Env } from '../config/runtime-settings.js';
+import { ConversationWorker } from '../core/conversation-worker.js';
+import { Ingress } from '../core/ingress.js';
+import { LocalTurnControl } from '../core/local-turn-control.js';
+import { WorkerPool } from '../core/worker-pool.js';
+import { type Logger, silentLogger } from '../ports/logger.js';
+import { composeLocalRuntime } from './compose-runtime.js';
+
+export interface LocalApp {
+  bot: TelegramBot;
+  queue: SqliteJobQueue;
+  pool: WorkerPool;
+  /** Bound port in webhook mode. */
+  webhookPort: number | undefined;
+  /** Stop taking updates, put running turns back on the queue, close storage. */
+  stop(): Promise<void>;
+}
+
+export interface LocalAppOptions {
+  logger?: Logger | undefined;
+  /** An update could not be stored: stop at once, without confirming it to Telegram. */
+  onFatal?: ((error: unknown) => void) | undefined;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * The whole system in one process: grammY bot (long polling, or webhook when
+ * configured) -> ingress -> SQLite job queue -> worker pool -> agent runtime,
+ * all on one SQLite file under the data directory.
+ */
+export async function startLocalApp(
+  settings: AppSettings,
+  env: Env,
+  options: LocalAppOptions = {},
+): Promise<LocalApp> {
+  const logger = options.logger ?? silentLogger;
+  const local = await composeLocalRuntime(settings.runtime, env, logger);
+  const queue = new SqliteJobQueue(local.database, { logger });
+  const outbox = new SqliteReplyOutbox(local.database);
+  const pruned = queue.prune();
+  if (pruned > 0) logger.info('pruned old queue records', { rows: pruned });
+  const pruneTimer = setInterval(() => {
+    try {
+      queue.prune();
+    } catch (error) {
+      logger.warn('pruning the queue failed', { error: String(error) });
+    }
+  }, HOUR_MS);
+  pruneTimer.unref();
+
+  const turns = new LocalTurnControl();
+  let pool: WorkerPool | undefined;
+  const ingress = new Ingress({ queue, logger, onEnqueued: () => pool?.notify() });
+  const bot = new TelegramBot({
+    token: settings.telegram.token,
+    apiRoot: settings.telegram.apiRoot,
+    tenant: settings.tenant,
+    access: settings.access,
+    ingress,
+    logger,
+    onFatal: options.onFatal,
+  });
+
+  let webhookPort: number | undefined;
+  try {
+    await bot.init();
+    const channel = new TelegramChannel(bot.bot.api, { logger });
+    const worker = new ConversationWorker({
+      runner: local.runtime,
+      channel,
+      outbox,
+      conversations: local.conversations,
+      turns,
+      maxAttempts: settings.worker.maxAttempts,
+      logger,
+    });
+    pool = new WorkerPool({
+      queue,
+      outbox,
+      worker,
+      concurrency: settings.worker.concurrency,
+      logger,
+    });
+    await pool.start();
+    await bot.registerCommands();
+    if (settings.telegram.webhook) {
+      webhookPort = await bot.startWebhook(settings.telegram.webhook);
+      logger.info('receiving updates by webhook', { port: webhookPort, url: settings.telegram.webhook.url });
+    } else {
+      await bot.startPolling();
+      logger.info('receiving updates by long polling');
+    }
+  } catch (error) {
+    clearInterval(pruneTimer);
+    await pool?.stop();
+    await bot.stop().catch(() => {});
+    await local.close();
+    throw error;
+  }
+
+  if (settings.access.openToAll) logger.warn('the bot is open to everyone (TELEGRAM_ALLOW_EVERYONE)');
+  else if (settings.access.allowedUserIds.size + settings.access.allowedChatIds.size === 0) {
+    logger.warn(
+      'no one is allowed yet: set TELEGRAM_ALLOWED_USER_IDS or TELEGRAM_ALLOWED_CHAT_IDS (refused users are logged with their id)',
+    );
+  }
+  logger.info('bot started', { username: bot.me.username, tenant: settings.tenant });
+
+  const started = pool;
+  let stopping: Promise<void> | undefined;
+  return {
+    bot,
+    queue,
+    pool: started,
+    webhookPort,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(pruneTimer);
+        await bot.stop();
+        await started.stop();
+        await local.close();
+      })();
+      return stopping;
+    },
+  };
+}

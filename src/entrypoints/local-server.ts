@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+import { config as loadDotenv } from 'dotenv';
+import { GrammyError } from 'grammy';
+import { AgentConfigError } from '../config/agent-config.js';
+import { loadAppSettings } from '../config/app-settings.js';
+import { SettingsError } from '../config/settings-error.js';
+import type { Logger } from '../ports/logger.js';
+import { startLocalApp } from './local-app.js';
+
+/**
+ * `npm start`: the Telegram bot, queue, workers and agent in one process.
+ * Settings come from the environment and an optional `.env` (see `.env.example`).
+ * SIGINT/SIGTERM stop it gracefully: running turns are put back on the queue
+ * and answered after the next start.
+ */
+
+const EXIT_CONFIG = 78;
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** JSON lines on standard output: one object per event, easy to grep and to ship. */
+function jsonLogger(minimum: (typeof LEVELS)[number]): Logger {
+  const threshold = LEVELS.indexOf(minimum);
+  const write =
+    (level: (typeof LEVELS)[number]) =>
+    (message: string, ...extra: object[]) => {
+      if (LEVELS.indexOf(level) < threshold) return;
+      const line = Object.assign({ time: new Date().toISOString(), level, message }, ...extra);
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+async function main(): Promise<number> {
+  loadDotenv({ quiet: true });
+  let settings: ReturnType<typeof loadAppSettings>;
+  try {
+    settings = loadAppSettings(process.env);
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw error;
+  }
+  const logger = jsonLogger(settings.logLevel);
+
+  let app: Awaited<ReturnType<typeof startLocalApp>>;
+  try {
+    app = await startLocalApp(settings, process.env, {
+      logger,
+      onFatal: (error) => {
+        // Exit without confirming the update: Telegram sends it again after the restart.
+        logger.error('fatal: stopping without confirming the last update', { error: String(error) });
+        process.exit(1);
+      },
+    });
+  } catch (error) {
+    if (AgentConfigError.isInstance(error)) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    if (error instanceof GrammyError && error.error_code === 401) {
+      process.stderr.write('Invalid settings:\n  - TELEGRAM_BOT_TOKEN: Telegram rejected the token (401 Unauthorized)\n');
+      return EXIT_CONFIG;
+    }
+    throw error;
+  }
+
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.info('shutting down', { signal });
+      resolve();
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  await app.stop();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
