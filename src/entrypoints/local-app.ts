@@ -43,15 +43,19 @@ export async function startLocalApp(
   const local = await composeLocalRuntime(settings.runtime, env, logger);
   const queue = new SqliteJobQueue(local.database, { logger });
   const outbox = new SqliteReplyOutbox(local.database);
-  const pruned = queue.prune();
-  if (pruned > 0) logger.info('pruned old queue records', { rows: pruned });
-  const pruneTimer = setInterval(() => {
+  // Housekeeping, now and hourly: forget old dedupe ids and dead letters, and
+  // remove transcripts of conversations idle past their expiry.
+  const housekeeping = async () => {
     try {
-      queue.prune();
+      const pruned = queue.prune();
+      if (pruned > 0) logger.info('pruned old queue records', { rows: pruned });
+      await local.sweepExpired();
     } catch (error) {
-      logger.warn('pruning the queue failed', { error: String(error) });
+      logger.warn('housekeeping failed', { error: String(error) });
     }
-  }, HOUR_MS);
+  };
+  await housekeeping();
+  const pruneTimer = setInterval(() => void housekeeping(), HOUR_MS);
   pruneTimer.unref();
 
   const turns = new LocalTurnControl();
@@ -91,7 +95,10 @@ export async function startLocalApp(
     await bot.registerCommands();
     if (settings.telegram.webhook) {
       webhookPort = await bot.startWebhook(settings.telegram.webhook);
-      logger.info('receiving updates by webhook', { port: webhookPort, url: settings.telegram.webhook.url });
+      logger.info('receiving updates by webhook', {
+        port: webhookPort,
+        url: settings.telegram.webhook.url,
+      });
     } else {
       await bot.startPolling();
       logger.info('receiving updates by long polling');
@@ -104,7 +111,8 @@ export async function startLocalApp(
     throw error;
   }
 
-  if (settings.access.openToAll) logger.warn('the bot is open to everyone (TELEGRAM_ALLOW_EVERYONE)');
+  if (settings.access.openToAll)
+    logger.warn('the bot is open to everyone (TELEGRAM_ALLOW_EVERYONE)');
   else if (settings.access.allowedUserIds.size + settings.access.allowedChatIds.size === 0) {
     logger.warn(
       'no one is allowed yet: set TELEGRAM_ALLOWED_USER_IDS or TELEGRAM_ALLOWED_CHAT_IDS (refused users are logged with their id)',

@@ -50,7 +50,9 @@ async function main(): Promise<number> {
       logger,
       onFatal: (error) => {
         // Exit without confirming the update: Telegram sends it again after the restart.
-        logger.error('fatal: stopping without confirming the last update', { error: String(error) });
+        logger.error('fatal: stopping without confirming the last update', {
+          error: String(error),
+        });
         process.exit(1);
       },
     });
@@ -60,7 +62,9 @@ async function main(): Promise<number> {
       return EXIT_CONFIG;
     }
     if (error instanceof GrammyError && error.error_code === 401) {
-      process.stderr.write('Invalid settings:\n  - TELEGRAM_BOT_TOKEN: Telegram rejected the token (401 Unauthorized)\n');
+      process.stderr.write(
+        'Invalid settings:\n  - TELEGRAM_BOT_TOKEN: Telegram rejected the token (401 Unauthorized)\n',
+      );
       return EXIT_CONFIG;
     }
     throw error;
@@ -81,7 +85,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

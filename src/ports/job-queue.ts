@@ -36,14 +36,19 @@ export interface ClaimOptions {
   canCombine(first: InboundMessage, next: InboundMessage): boolean;
 }
 
-export interface JobQueue {
+/** The ingress side of a queue: all that ingress needs (an SQS producer implements just this). */
+export interface JobSink {
   /**
-   * Store the message on its conversation's lane, durably. A message whose id
-   * was enqueued before (within the dedupe retention) is not stored again:
-   * the dedupe and the enqueue are one atomic step, so a crash between them
-   * can neither lose a message nor let it in twice.
+   * Store the message on its conversation's lane, durably. A queue that can
+   * deduplicate by the message's id does so here ('duplicate'); the local
+   * queue checks and records the id in the same transaction as the insert, so
+   * a crash between them can neither lose a message nor let it in twice.
    */
   enqueue(message: InboundMessage, kind: LaneKind): Promise<EnqueueResult>;
+}
+
+/** A queue the local worker pool drives: leases lanes itself. */
+export interface JobQueue extends JobSink {
   /**
    * Lease the oldest ready lane of this kind: its head job (due, see `retry`)
    * and the pending jobs behind it that combine with it. Null if none is ready.

@@ -1,0 +1,87 @@
+import { autoRetry } from '@grammyjs/auto-retry';
+import { Api } from 'grammy';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeBotApi } from '../../../test/support/fake-bot-api.js';
+import { testConversation } from '../../../test/support/inbound-messages.js';
+import { TelegramChannel } from './telegram-channel.js';
+
+describe('TelegramChannel', () => {
+  let api: FakeBotApi;
+  let channel: TelegramChannel;
+
+  beforeAll(async () => {
+    api = await FakeBotApi.start();
+  });
+  afterAll(() => api.stop());
+  beforeEach(() => {
+    api.calls.length = 0;
+    const client = new Api(api.token, { apiRoot: api.apiRoot });
+    client.config.use(autoRetry({ maxRetryAttempts: 2, maxDelaySeconds: 2 }));
+    channel = new TelegramChannel(client);
+  });
+
+  it('sends formatted parts into the right topic, replying where asked', async () => {
+    const [part] = channel.formatMarkdown('**Done**: `x < y`');
+    await channel.send(testConversation(-100, 12), part ?? {}, { replyTo: '77' });
+    const [call] = api.callsTo('sendMessage');
+    expect(call?.params).toMatchObject({
+      chat_id: '-100',
+      text: '<b>Done</b>: <code>x &lt; y</code>',
+      parse_mode: 'HTML',
+      message_thread_id: 12,
+      reply_parameters: { message_id: 77, allow_sending_without_reply: true },
+    });
+    expect(api.sentMessages(-100, 12).map((message) => message.text)).toEqual(['Done: x < y']);
+  });
+
+  it('falls back to plain text when Telegram refuses the formatting', async () => {
+    api.failNext('sendMessage', {
+      error_code: 400,
+      description: "Bad Request: can't parse entities: Unsupported start tag",
+    });
+    const [part] = channel.formatMarkdown('Some *emphasis*');
+    await channel.send(testConversation(5), part ?? {});
+    const calls = api.callsTo('sendMessage');
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.params.parse_mode).toBeUndefined();
+    expect(api.sentMessages(5).map((message) => message.raw)).toEqual(['Some emphasis']);
+  });
+
+  it('waits out a flood limit (429) and sends once', async () => {
+    api.failNext('sendMessage', {
+      error_code: 429,
+      description: 'Too Many Requests: retry after 1',
+      parameters: { retry_after: 1 },
+    });
+    await channel.send(testConversation(6), channel.formatPlain('hello')[0] ?? {});
+    expect(api.sentMessages(6)).toHaveLength(1);
+  });
+
+  it('tells permanent failures (blocked, chat gone) from ones worth retrying', async () => {
+    api.failNext('sendMessage', {
+      error_code: 403,
+      description: 'Forbidden: bot was blocked by the user',
+    });
+    const blocked = await channel
+      .send(testConversation(7), channel.formatPlain('hi')[0] ?? {})
+      .catch((error) => error);
+    expect(channel.isPermanentFailure(blocked)).toBe(true);
+    api.failNext('sendMessage', {
+      error_code: 400,
+      description: 'Bad Request: message is too long',
+    });
+    const other = await channel
+      .send(testConversation(7), channel.formatPlain('hi')[0] ?? {})
+      .catch((error) => error);
+    expect(channel.isPermanentFailure(other)).toBe(false);
+  });
+
+  it('shows typing in the topic', async () => {
+    await channel.showTyping(testConversation(-100, 3));
+    expect(api.callsTo('sendChatAction')[0]?.params).toMatchObject({
+      chat_id: '-100',
+      action: 'typing',
+      message_thread_id: 3,
+    });
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { loadAppSettings } from './app-settings.js';
+import { SettingsError } from './settings-error.js';
+
+const valid = {
+  TELEGRAM_BOT_TOKEN: '123456:TEST-fake-token-not-a-secret',
+  ANTHROPIC_API_KEY: 'test-key',
+};
+
+function issuesOf(env: Record<string, string>): Record<string, string> {
+  try {
+    loadAppSettings(env, '/srv');
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    return Object.fromEntries(error.issues.map((issue) => [issue.name, issue.message]));
+  }
+  throw new Error('expected a SettingsError');
+}
+
+describe('loadAppSettings', () => {
+  it('fills in the defaults: long polling, nobody allowed, data and agent dirs under cwd', () => {
+    const settings = loadAppSettings(valid, '/srv');
+    expect(settings.telegram).toEqual({
+      token: valid.TELEGRAM_BOT_TOKEN,
+      apiRoot: undefined,
+      webhook: undefined,
+    });
+    expect(settings.access.openToAll).toBe(false);
+    expect(settings.access.allowedUserIds.size + settings.access.allowedChatIds.size).toBe(0);
+    expect(settings.runtime.dataDir).toBe('/srv/data');
+    expect(settings.runtime.agentDir).toBe('/srv/agent');
+    expect(settings.tenant).toBe('default');
+    expect(settings.worker).toEqual({ concurrency: 2, maxAttempts: 3 });
+  });
+
+  it('reads allowlists, webhook mode and worker settings', () => {
+    const settings = loadAppSettings(
+      {
+        ...valid,
+        TELEGRAM_ALLOWED_USER_IDS: '1, 22 333',
+        TELEGRAM_ALLOWED_CHAT_IDS: '-100123',
+        TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram',
+        TELEGRAM_WEBHOOK_SECRET: 'abcdefghijklmnop_-',
+        WEBHOOK_PORT: '9000',
+        WORKER_CONCURRENCY: '8',
+        TENANT: 'team-a',
+      },
+      '/srv',
+    );
+    expect([...settings.access.allowedUserIds]).toEqual(['1', '22', '333']);
+    expect([...settings.access.allowedChatIds]).toEqual(['-100123']);
+    expect(settings.telegram.webhook).toEqual({
+      url: 'https://bot.example.com/telegram',
+      secret: 'abcdefghijklmnop_-',
+      host: '0.0.0.0',
+      port: 9000,
+    });
+    expect(settings.worker.concurrency).toBe(8);
+    expect(settings.tenant).toBe('team-a');
+  });
+
+  it('names every missing or invalid setting in one error', () => {
+    const issues = issuesOf({
+      TELEGRAM_ALLOWED_USER_IDS: '12,abc',
+      WORKER_CONCURRENCY: '0',
+      TELEGRAM_ALLOW_EVERYONE: 'maybe',
+      TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/hook',
+    });
+    expect(Object.keys(issues).sort()).toEqual(
+      [
+        'ANTHROPIC_API_KEY',
+        'TELEGRAM_ALLOWED_USER_IDS',
+        'TELEGRAM_ALLOW_EVERYONE',
+        'TELEGRAM_BOT_TOKEN',
+        'WORKER_CONCURRENCY',
+      ].sort(),
+    );
+    expect(issues.TELEGRAM_BOT_TOKEN).toMatch(/required/);
+    // The webhook pair is checked once the rest parses.
+    expect(issuesOf({ ...valid, TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/hook' })).toEqual({
+      TELEGRAM_WEBHOOK_SECRET: expect.stringMatching(/required with TELEGRAM_WEBHOOK_URL/),
+    });
+    expect(issuesOf({ ...valid, TELEGRAM_BOT_TOKEN: 'not-a-token' }).TELEGRAM_BOT_TOKEN).toMatch(
+      /@BotFather/,
+    );
+  });
+
+  it('says so in the message, variable by variable', () => {
+    expect(() => loadAppSettings({}, '/srv')).toThrow(/TELEGRAM_BOT_TOKEN: required.*\n.*/);
+  });
+});

@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import type { AccessPolicy } from '../core/access-policy.js';
+import { type Env, loadRuntimeSettings, type RuntimeSettings } from './runtime-settings.js';
+import { type SettingIssue, SettingsError } from './settings-error.js';
+
+/** Everything `npm start` needs: the runtime's settings plus the Telegram bot's and the worker's. */
+export interface AppSettings {
+  runtime: RuntimeSettings;
+  telegram: {
+    token: string;
+    /** Bot API base URL; undefined means Telegram's own. */
+    apiRoot: string | undefined;
+    /** Set in webhook mode; long polling otherwise. */
+    webhook: { url: string; secret: string; host: string; port: number } | undefined;
+  };
+  access: AccessPolicy;
+  tenant: string;
+  worker: { concurrency: number; maxAttempts: number };
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const text = z
+  .string()
+  .trim()
+  .transform((value) => value || undefined)
+  .optional();
+
+const flag = text.pipe(
+  z
+    .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'expected true or false' })
+    .transform((value) => value === '1' || value === 'true' || value === 'yes')
+    .optional(),
+);
+
+function idList(options: { allowNegative: boolean }) {
+  const what = options.allowNegative ? 'integers (group ids are negative)' : 'positive integers';
+  return text.pipe(
+    z
+      .string()
+      .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+      .pipe(
+        z.array(
+          z.string().regex(options.allowNegative ? /^-?\d+$/ : /^\d+$/, {
+            message: `expected a comma-separated list of ${what}`,
+          }),
+        ),
+      )
+      .optional(),
+  );
+}
+
+function integer(min: number, max: number) {
+  return text.pipe(
+    z.coerce
+      .number<string | undefined>({ message: `expected a whole number from ${min} to ${max}` })
+      .int(`expected a whole number from ${min} to ${max}`)
+      .min(min, `expected a whole number from ${min} to ${max}`)
+      .max(max, `expected a whole number from ${min} to ${max}`)
+      .optional(),
+  );
+}
+
+const schema = z.object({
+  TELEGRAM_BOT_TOKEN: text.pipe(
+    z
+      .string({ message: 'required: the bot token from @BotFather' })
+      .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, {
+        message: 'does not look like a bot token from @BotFather (digits, a colon, then letters)',
+      }),
+  ),
+  TELEGRAM_API_ROOT: text.pipe(z.url({ message: 'expected an http(s) URL' }).optional()),
+  TELEGRAM_ALLOWED_USER_IDS: idList({ allowNegative: false }),
+  TELEGRAM_ALLOWED_CHAT_IDS: idList({ allowNegative: true }),
+  TELEGRAM_ALLOW_EVERYONE: flag,
+  TELEGRAM_WEBHOOK_URL: text.pipe(
+    z.url({ message: 'expected the public https URL of the webhook' }).optional(),
+  ),
+  TELEGRAM_WEBHOOK_SECRET: text.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,256}$/, {
+        message: 'expected 16 to 256 characters of A-Z, a-z, 0-9, _ and -',
+      })
+      .optional(),
+  ),
+  WEBHOOK_HOST: text,
+  WEBHOOK_PORT: integer(0, 65_535),
+  TENANT: text.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, {
+        message: 'expected up to 64 characters of A-Z, a-z, 0-9, ., _ and -',
+      })
+      .optional(),
+  ),
+  WORKER_CONCURRENCY: integer(1, 64),
+  JOB_MAX_ATTEMPTS: integer(1, 20),
+  LOG_LEVEL: text.pipe(
+    z
+      .enum(['debug', 'info', 'warn', 'error'], { message: 'expected debug, info, warn or error' })
+      .optional(),
+  ),
+});
+
+/**
+ * Read every setting of the local server from the environment. All problems
+ * (the runtime's and the bot's) are collected and thrown as one SettingsError
+ * that names each variable, so the operator fixes them in one pass.
+ */
+export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
+  const issues: SettingIssue[] = [];
+  let runtime: RuntimeSettings | undefined;
+  try {
+    runtime = loadRuntimeSettings(env, cwd);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    issues.push(...error.issues);
+  }
+
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? '?');
+      const message =
+        name === 'TELEGRAM_BOT_TOKEN' && issue.code === 'invalid_type'
+          ? 'required: the bot token from @BotFather'
+          : issue.message;
+      issues.push({ name, message });
+    }
+    throw new SettingsError(issues);
+  }
+  const values = parsed.data;
+
+  const hasUrl = values.TELEGRAM_WEBHOOK_URL !== undefined;
+  const hasSecret = values.TELEGRAM_WEBHOOK_SECRET !== undefined;
+  if (hasUrl !== hasSecret) {
+    issues.push(
+      hasUrl
+        ? {
+            name: 'TELEGRAM_WEBHOOK_SECRET',
+            message: 'required with TELEGRAM_WEBHOOK_URL (webhook mode)',
+          }
+        : {
+            name: 'TELEGRAM_WEBHOOK_URL',
+            message: 'required with TELEGRAM_WEBHOOK_SECRET (webhook mode)',
+          },
+    );
+  }
+  if (issues.length > 0 || !runtime) throw new SettingsError(issues);
+
+  return {
+    runtime,
+    telegram: {
+      token: values.TELEGRAM_BOT_TOKEN,
+      apiRoot: values.TELEGRAM_API_ROOT,
+      webhook:
+        values.TELEGRAM_WEBHOOK_URL && values.TELEGRAM_WEBHOOK_SECRET
+          ? {
+              url: values.TELEGRAM_WEBHOOK_URL,
+              secret: values.TELEGRAM_WEBHOOK_SECRET,
+              host: values.WEBHOOK_HOST ?? '0.0.0.0',
+              port: values.WEBHOOK_PORT ?? 8080,
+            }
+          : undefined,
+    },
+    access: {
+      allowedUserIds: new Set(values.TELEGRAM_ALLOWED_USER_IDS ?? []),
+      allowedChatIds: new Set(values.TELEGRAM_ALLOWED_CHAT_IDS ?? []),
+      openToAll: values.TELEGRAM_ALLOW_EVERYONE ?? false,
+    },
+    tenant: values.TENANT ?? 'default',
+    worker: {
+      concurrency: values.WORKER_CONCURRENCY ?? 2,
+      maxAttempts: values.JOB_MAX_ATTEMPTS ?? 3,
+    },
+    logLevel: values.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,214 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FakeChannel, PermanentTestError } from '../../test/support/fake-channel.js';
+import { FakeTurnRunner, gatedTurn } from '../../test/support/fake-turn-runner.js';
+import { command, testMessage } from '../../test/support/inbound-messages.js';
+import { fixedConversationIndex, MemoryReplyOutbox } from '../../test/support/memory-stores.js';
+import { conversationId } from './conversation.js';
+import { ConversationWorker, DEFAULT_TEXTS } from './conversation-worker.js';
+import type { InboundMessage } from './inbound-message.js';
+import { LocalTurnControl } from './local-turn-control.js';
+
+describe('ConversationWorker', () => {
+  let runner: FakeTurnRunner;
+  let channel: FakeChannel;
+  let outbox: MemoryReplyOutbox;
+  let turns: LocalTurnControl;
+  let worker: ConversationWorker;
+  const clock = 10_000_000;
+
+  const make = (records = {}) =>
+    new ConversationWorker({
+      runner,
+      channel,
+      outbox,
+      turns,
+      conversations: fixedConversationIndex(records),
+      maxAttempts: 3,
+      now: () => clock,
+    });
+
+  beforeEach(() => {
+    runner = new FakeTurnRunner();
+    channel = new FakeChannel(20);
+    outbox = new MemoryReplyOutbox();
+    turns = new LocalTurnControl(() => clock);
+    worker = make();
+  });
+
+  const turn = (messages: InboundMessage[], attempt = 1) =>
+    worker.handle({ kind: 'turn', messages, attempt });
+  const control = (message: InboundMessage) =>
+    worker.handle({ kind: 'control', messages: [message], attempt: 1 });
+
+  it('answers a text with one turn and completes the message', async () => {
+    const message = testMessage({ id: 'm1', text: 'hi' });
+    const result = await turn([message]);
+    expect(runner.prompts).toEqual(['hi']);
+    expect(channel.texts().join('')).toBe('echo: hi');
+    expect(result).toEqual({
+      type: 'settled',
+      completed: ['m1'],
+      deadLettered: [],
+      released: [],
+      outboxKey: 'm1',
+    });
+    expect(channel.typing).toBeGreaterThan(0);
+  });
+
+  it('combines queued messages into one turn; in groups it names speakers and replies to the last', async () => {
+    const first = testMessage({
+      id: 'g1',
+      chatId: -5,
+      chatType: 'group',
+      senderName: 'Ada',
+      text: 'one',
+    });
+    const second = testMessage({
+      id: 'g2',
+      chatId: -5,
+      chatType: 'group',
+      senderName: 'Bob',
+      text: 'two',
+    });
+    const result = await turn([first, second]);
+    expect(runner.prompts).toEqual(['Ada: one\n\nBob: two']);
+    expect(channel.sent[0]?.replyTo).toBe(second.messageId);
+    expect(result).toMatchObject({ type: 'settled', completed: ['g1', 'g2'] });
+  });
+
+  it('/new resets the conversation and says so', async () => {
+    const message = testMessage({ body: command('new') });
+    await turn([message]);
+    expect(runner.resets).toEqual([message.conversation]);
+    expect(runner.requests).toHaveLength(0);
+    expect(channel.texts().join('')).toBe(DEFAULT_TEXTS.newSession);
+  });
+
+  it('/stop cancels the running turn, which answers "Stopped." once; with nothing running it says so', async () => {
+    const gate = gatedTurn();
+    runner.next(gate.turn);
+    const running = turn([testMessage({ id: 'long', text: 'work hard' })]);
+    await gate.started;
+    const stop = await control(testMessage({ body: command('stop') }));
+    expect(stop).toMatchObject({ type: 'settled', completed: [expect.any(String)] });
+    expect(await running).toMatchObject({ type: 'settled', completed: ['long'] });
+    expect(channel.texts()).toEqual([DEFAULT_TEXTS.stopped]);
+
+    await control(testMessage({ body: command('stop') }));
+    expect(channel.texts().join('')).toBe(DEFAULT_TEXTS.stopped + DEFAULT_TEXTS.nothingToStop);
+  });
+
+  it('/status reports the session, usage and a running turn', async () => {
+    const message = testMessage({ body: command('status') });
+    const id = conversationId(message.conversation);
+    worker = make({
+      [id]: {
+        conversationId: id,
+        sessionId: 'abcdef123456',
+        projectKey: 'p',
+        createdAt: 0,
+        updatedAt: clock - 120_000,
+        expiresAt: clock + 1,
+        turns: 7,
+        inputTokens: 12_345,
+        outputTokens: 678,
+        costUsd: 0.1234,
+        sessionCostUsd: 0.1,
+        version: 3,
+      },
+    });
+    const running = turns.begin(id);
+    await control(message);
+    running.end();
+    const [status] = [channel.texts().join('')];
+    expect(status).toContain('abcdef12');
+    expect(status).toContain('Turns: 7');
+    expect(status).toContain('12,345 in, 678 out');
+    expect(status).toContain('$0.1234');
+    expect(status).toContain('Working: yes');
+  });
+
+  it('answers help, unsupported messages and refusals on the control lane without the model', async () => {
+    channel = new FakeChannel(10_000);
+    worker = make();
+    await control(testMessage({ body: command('help') }));
+    await control(testMessage({ body: { kind: 'unsupported', what: 'a sticker' } }));
+    await control(testMessage({ body: { kind: 'refused', hint: 'Ask the operator.' } }));
+    expect(channel.texts()).toEqual([
+      DEFAULT_TEXTS.help,
+      DEFAULT_TEXTS.unsupported('a sticker'),
+      'Ask the operator.',
+    ]);
+    expect(runner.requests).toHaveLength(0);
+  });
+
+  it('asks for a retry on a failed turn, and on the last attempt sends one failure message', async () => {
+    const failing = () => ({ outcome: 'error' as const, errorMessage: 'Sorry, it broke.' });
+    runner.setFallback(failing);
+    const message = testMessage({ id: 'm1', text: 'hi' });
+    expect(await turn([message], 1)).toEqual({
+      type: 'retry',
+      error: 'turn ended with outcome error',
+    });
+    expect(await turn([message], 2)).toMatchObject({ type: 'retry' });
+    expect(channel.sent).toHaveLength(0);
+    expect(await turn([message], 3)).toMatchObject({
+      type: 'settled',
+      completed: [],
+      deadLettered: ['m1'],
+    });
+    expect(channel.texts()).toEqual(['Sorry, it broke.']);
+  });
+
+  it('gives up with the failure message when the process died on every attempt', async () => {
+    const result = await turn([testMessage({ id: 'm1' })], 4);
+    expect(runner.requests).toHaveLength(0);
+    expect(result).toMatchObject({ deadLettered: ['m1'] });
+    expect(channel.texts().join('')).toBe(DEFAULT_TEXTS.failed);
+  });
+
+  it('after a failure mid-delivery, finishes the saved answer without running the turn again', async () => {
+    runner.setFallback(() => ({ text: 'A'.repeat(20) + 'B'.repeat(20) + 'C'.repeat(5) }));
+    const first = testMessage({ id: 'm1' });
+    channel.sent.length = 0;
+    // The first part goes out, the second fails.
+    const sends = channel.send.bind(channel);
+    let calls = 0;
+    channel.send = async (...args) => {
+      calls++;
+      if (calls === 2) throw new Error('network down');
+      return sends(...args);
+    };
+    expect(await turn([first], 1)).toMatchObject({ type: 'retry' });
+    expect(channel.texts()).toEqual(['A'.repeat(20)]);
+
+    // Redelivered with a newer message queued behind it: that one is released for the next turn.
+    const later = testMessage({ id: 'm2' });
+    const result = await turn([first, later], 2);
+    expect(runner.requests).toHaveLength(1);
+    expect(channel.texts()).toEqual(['A'.repeat(20), 'B'.repeat(20), 'C'.repeat(5)]);
+    expect(result).toMatchObject({ type: 'settled', completed: ['m1'], released: ['m2'] });
+  });
+
+  it('gives up quietly when the chat cannot be reached', async () => {
+    channel.failNextSends(new PermanentTestError('bot was blocked by the user'));
+    const result = await turn([testMessage({ id: 'm1' })], 1);
+    expect(result).toMatchObject({ type: 'settled', completed: [], deadLettered: ['m1'] });
+  });
+
+  it('puts the messages back untouched when shutdown interrupts the turn', async () => {
+    const gate = gatedTurn();
+    runner.next(gate.turn);
+    const shutdown = new AbortController();
+    const running = worker.handle({
+      kind: 'turn',
+      messages: [testMessage()],
+      attempt: 1,
+      shutdown: shutdown.signal,
+    });
+    await gate.started;
+    shutdown.abort();
+    expect(await running).toEqual({ type: 'released' });
+    expect(channel.sent).toHaveLength(0);
+  });
+});

@@ -1,0 +1,398 @@
+import type { Channel, OutgoingPart } from '../ports/channel.js';
+import type { ConversationIndex } from '../ports/conversation-index.js';
+import { type Logger, silentLogger } from '../ports/logger.js';
+import type { OutboxEntry, ReplyOutbox } from '../ports/reply-outbox.js';
+import type { TurnControl } from '../ports/turn-control.js';
+import { conversationId } from './conversation.js';
+import { type InboundMessage, type LaneKind, promptFor } from './inbound-message.js';
+import type { TurnRunner } from './turn.js';
+
+/**
+ * The channel-independent handling of one batch of a conversation's messages:
+ * commands, one agent turn for the texts that queued up together, the typing
+ * indicator while it runs, the answer, and the one failure message when all
+ * attempts are spent. Written once; the local worker pool and the Lambda
+ * worker both drive it, each with its own queue semantics around it.
+ *
+ * Every answer goes through the reply outbox before it is sent: a batch that
+ * is handled again after a crash finds its answer there and only finishes
+ * delivering it, so a turn that completed is never run (or answered) twice.
+ */
+
+export interface WorkerTexts {
+  help: string;
+  newSession: string;
+  nothingToStop: string;
+  stopped: string;
+  emptyAnswer: string;
+  failed: string;
+  unsupported(what: string): string;
+}
+
+export const DEFAULT_TEXTS: WorkerTexts = {
+  help: [
+    'Hi! I am an AI agent. Send me a message and I will work on it.',
+    '',
+    'Commands:',
+    '/new – start a fresh conversation (I forget what we said)',
+    '/status – session, usage and whether I am working',
+    '/stop – stop what I am doing',
+    '/help – this message',
+  ].join('\n'),
+  newSession: 'Started a new conversation. What shall we do?',
+  nothingToStop: 'Nothing is running right now.',
+  stopped: 'Stopped.',
+  emptyAnswer: '(I have nothing to add.)',
+  failed:
+    'Sorry, I could not answer your last message: something kept failing on my side. Please try again in a moment.',
+  unsupported: (what) => `Sorry, I can't handle ${what} yet. Please send me text.`,
+};
+
+export interface ConversationWorkerOptions {
+  runner: TurnRunner;
+  channel: Channel;
+  outbox: ReplyOutbox;
+  conversations: ConversationIndex;
+  turns: TurnControl;
+  /** Attempts before a batch is given up and its sender told so. */
+  maxAttempts: number;
+  texts?: Partial<WorkerTexts> | undefined;
+  /** How often to renew the typing indicator (Telegram's lasts about 5 s). */
+  typingIntervalMs?: number | undefined;
+  logger?: Logger | undefined;
+  now?: (() => number) | undefined;
+}
+
+export interface BatchInput {
+  kind: LaneKind;
+  /** Oldest first, never empty; all of one conversation. */
+  messages: InboundMessage[];
+  /** 1 on the first try. */
+  attempt: number;
+  /** Aborted when the process shuts down: a running turn is abandoned and its messages put back. */
+  shutdown?: AbortSignal | undefined;
+}
+
+/** What the queue should do with the batch's messages. */
+export type BatchResult =
+  | {
+      type: 'settled';
+      /** Answered (or needing no answer): remove. */
+      completed: string[];
+      /** Given up (the sender was told, if they could be reached): dead letters. */
+      deadLettered: string[];
+      /** Claimed but not covered by this answer: back to the queue, untouched. */
+      released: string[];
+      /** Reply outbox key to clean up once the queue has recorded the outcome. */
+      outboxKey: string;
+      error?: string | undefined;
+    }
+  /** Try the whole batch again later. */
+  | { type: 'retry'; error: string }
+  /** Not handled at all (shutdown): put back without counting the attempt. */
+  | { type: 'released' };
+
+/** A turn the runtime reported as failed; worth another try. */
+export class TurnFailedError extends Error {
+  override readonly name = 'TurnFailedError';
+  constructor(
+    message: string,
+    /** What the runtime suggests telling the person, if it gives up. */
+    readonly userMessage?: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+interface Answer {
+  text: string;
+  format: 'markdown' | 'plain';
+}
+
+export class ConversationWorker {
+  private readonly texts: WorkerTexts;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly typingIntervalMs: number;
+
+  constructor(private readonly options: ConversationWorkerOptions) {
+    this.texts = { ...DEFAULT_TEXTS, ...options.texts };
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.typingIntervalMs = options.typingIntervalMs ?? 4_000;
+  }
+
+  async handle(input: BatchInput): Promise<BatchResult> {
+    const [head] = input.messages;
+    if (!head) throw new Error('handle() needs at least one message');
+    const key = head.id;
+
+    const pending = await this.options.outbox.get(key);
+    if (pending) return this.deliver(key, pending, input);
+
+    // Only the head decides the batch's kind; the queue only combines what may combine.
+    const batch = input.kind === 'control' ? [head] : input.messages;
+    if (input.attempt > this.options.maxAttempts) {
+      // Claimed more often than allowed without ever finishing: the process
+      // died on it each time. Give up rather than crash forever.
+      return this.giveUp(key, batch, input, 'interrupted on every attempt', undefined);
+    }
+
+    let answer: Answer | null | 'released';
+    try {
+      answer = input.kind === 'control' ? await this.control(head) : await this.turn(batch, input);
+    } catch (error) {
+      if (input.shutdown?.aborted) return { type: 'released' };
+      const message = errorText(error);
+      this.logger.warn('batch failed', {
+        conversationId: conversationId(head.conversation),
+        attempt: input.attempt,
+        error: message,
+      });
+      if (input.attempt < this.options.maxAttempts) return { type: 'retry', error: message };
+      const userMessage = error instanceof TurnFailedError ? error.userMessage : undefined;
+      return this.giveUp(key, batch, input, message, userMessage);
+    }
+    if (answer === 'released') return { type: 'released' };
+
+    const ids = batch.map((message) => message.id);
+    const parts = answer ? this.format(answer) : [];
+    const entry: OutboxEntry = {
+      messageIds: ids,
+      parts,
+      sent: 0,
+      disposition: 'answered',
+      replyTo: replyTarget(batch),
+    };
+    await this.options.outbox.put(key, entry);
+    return this.deliver(key, entry, input);
+  }
+
+  private format(answer: Answer): OutgoingPart[] {
+    const { channel } = this.options;
+    return answer.format === 'markdown'
+      ? channel.formatMarkdown(answer.text)
+      : channel.formatPlain(answer.text);
+  }
+
+  private async turn(
+    messages: InboundMessage[],
+    input: BatchInput,
+  ): Promise<Answer | null | 'released'> {
+    const head = messages[0] as InboundMessage;
+    const conversation = head.conversation;
+    if (head.body.kind === 'command' && head.body.command === 'new') {
+      await this.options.runner.resetConversation(conversation);
+      return { text: this.texts.newSession, format: 'plain' };
+    }
+
+    const id = conversationId(conversation);
+    const running = this.options.turns.begin(id);
+    const signal = input.shutdown
+      ? AbortSignal.any([running.signal, input.shutdown])
+      : running.signal;
+    const stopTyping = this.keepTyping(head);
+    const startedAt = this.now();
+    try {
+      const result = await this.options.runner.runTurn({
+        conversation,
+        prompt: promptFor(messages),
+        signal,
+      });
+      this.logger.info('turn finished', {
+        conversationId: id,
+        messages: messages.length,
+        outcome: result.outcome,
+        durationMs: this.now() - startedAt,
+        costUsd: result.costUsd,
+      });
+      // Shutdown, not /stop: leave the messages for the next start.
+      if (input.shutdown?.aborted && !running.signal.aborted) return 'released';
+      switch (result.outcome) {
+        case 'success':
+          return { text: result.text.trim() || this.texts.emptyAnswer, format: 'markdown' };
+        case 'cancelled':
+          return { text: this.texts.stopped, format: 'plain' };
+        case 'max_turns':
+        case 'budget_exceeded':
+          return { text: result.errorMessage ?? this.texts.failed, format: 'plain' };
+        default:
+          throw new TurnFailedError(
+            `turn ended with outcome ${result.outcome}`,
+            result.errorMessage,
+          );
+      }
+    } finally {
+      stopTyping();
+      running.end();
+    }
+  }
+
+  private async control(message: InboundMessage): Promise<Answer | null> {
+    const { body } = message;
+    const id = conversationId(message.conversation);
+    switch (body.kind) {
+      case 'refused':
+        return { text: body.hint, format: 'plain' };
+      case 'unsupported':
+        return { text: this.texts.unsupported(body.what), format: 'plain' };
+      case 'text':
+        this.logger.error('text message on the control lane; dropped', { conversationId: id });
+        return null;
+      case 'command':
+        break;
+    }
+    switch (body.command) {
+      case 'start':
+      case 'help':
+        return { text: this.texts.help, format: 'plain' };
+      case 'stop': {
+        // The stopped turn answers for itself ("Stopped."); one message is enough.
+        const stopped = await this.options.turns.requestStop(id);
+        return stopped ? null : { text: this.texts.nothingToStop, format: 'plain' };
+      }
+      case 'status':
+        return { text: await this.status(id), format: 'plain' };
+      case 'new':
+        this.logger.error('/new on the control lane; dropped', { conversationId: id });
+        return null;
+    }
+  }
+
+  private async status(id: string): Promise<string> {
+    const [record, since] = await Promise.all([
+      this.options.conversations.get(id),
+      this.options.turns.runningSince(id),
+    ]);
+    const lines: string[] = [];
+    if (record?.sessionId) {
+      lines.push(
+        `Session: ${record.sessionId.slice(0, 8)} (last active ${ago(this.now() - record.updatedAt)})`,
+      );
+    } else {
+      lines.push('Session: none yet (your next message starts one)');
+    }
+    const turns = record?.turns ?? 0;
+    lines.push(`Turns: ${turns}`);
+    lines.push(
+      `Tokens: ${formatCount(record?.inputTokens ?? 0)} in, ${formatCount(record?.outputTokens ?? 0)} out`,
+    );
+    lines.push(`Cost: $${(record?.costUsd ?? 0).toFixed(4)}`);
+    lines.push(
+      since === null ? 'Working: no' : `Working: yes, for ${ago(this.now() - since, false)}`,
+    );
+    return lines.join('\n');
+  }
+
+  /** Show "typing…" now and keep renewing it until the returned function is called. */
+  private keepTyping(message: InboundMessage): () => void {
+    const show = () => {
+      this.options.channel.showTyping(message.conversation).catch((error: unknown) => {
+        this.logger.debug('typing indicator failed', { error: errorText(error) });
+      });
+    };
+    show();
+    const timer = setInterval(show, this.typingIntervalMs);
+    timer.unref?.();
+    return () => clearInterval(timer);
+  }
+
+  /** Send the parts not yet sent, ticking each off; then settle the batch. */
+  private async deliver(key: string, entry: OutboxEntry, input: BatchInput): Promise<BatchResult> {
+    const head = input.messages[0] as InboundMessage;
+    const covered = new Set(entry.messageIds);
+    const released = input.messages.filter((message) => !covered.has(message.id)).map((m) => m.id);
+    for (let index = entry.sent; index < entry.parts.length; index++) {
+      try {
+        await this.options.channel.send(head.conversation, entry.parts[index] as OutgoingPart, {
+          replyTo: index === 0 ? entry.replyTo : undefined,
+        });
+      } catch (error) {
+        const message = errorText(error);
+        const permanent = this.options.channel.isPermanentFailure(error);
+        this.logger.warn('delivering an answer failed', {
+          conversationId: conversationId(head.conversation),
+          part: index,
+          permanent,
+          error: message,
+        });
+        if (!permanent && input.attempt < this.options.maxAttempts)
+          return { type: 'retry', error: message };
+        // Nobody to tell: the chat cannot be reached.
+        return {
+          type: 'settled',
+          completed: [],
+          deadLettered: entry.messageIds,
+          released,
+          outboxKey: key,
+          error: `delivery failed: ${message}`,
+        };
+      }
+      await this.options.outbox.markSent(key, index + 1);
+    }
+    return entry.disposition === 'answered'
+      ? { type: 'settled', completed: entry.messageIds, deadLettered: [], released, outboxKey: key }
+      : {
+          type: 'settled',
+          completed: [],
+          deadLettered: entry.messageIds,
+          released,
+          outboxKey: key,
+          error: 'attempts exhausted',
+        };
+  }
+
+  /** Out of attempts: tell the person once, then dead-letter the batch. */
+  private async giveUp(
+    key: string,
+    batch: InboundMessage[],
+    input: BatchInput,
+    error: string,
+    userMessage: string | undefined,
+  ): Promise<BatchResult> {
+    this.logger.error('giving up on messages', {
+      conversationId: conversationId((batch[0] as InboundMessage).conversation),
+      messages: batch.length,
+      attempt: input.attempt,
+      error,
+    });
+    const entry: OutboxEntry = {
+      messageIds: batch.map((message) => message.id),
+      parts: this.options.channel.formatPlain(userMessage ?? this.texts.failed),
+      sent: 0,
+      disposition: 'failed',
+      replyTo: replyTarget(batch),
+    };
+    await this.options.outbox.put(key, entry);
+    // The failure notice gets one try of its own, whatever the attempt count.
+    const result = await this.deliver(key, entry, { ...input, attempt: this.options.maxAttempts });
+    return result.type === 'settled' ? { ...result, error: result.error ?? error } : result;
+  }
+}
+
+/** In a group, answer as a reply to the last message, so it is clear whose message it answers. */
+function replyTarget(batch: InboundMessage[]): string | undefined {
+  const last = batch[batch.length - 1];
+  return last?.chatType === 'group' ? last.messageId : undefined;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function formatCount(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+function ago(ms: number, suffix = true): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const text =
+    seconds < 90
+      ? `${seconds} s`
+      : seconds < 90 * 60
+        ? `${Math.round(seconds / 60)} min`
+        : seconds < 36 * 3600
+          ? `${Math.round(seconds / 3600)} h`
+          : `${Math.round(seconds / 86400)} days`;
+  return suffix ? `${text} ago` : text;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { command, testMessage } from '../../test/support/inbound-messages.js';
+import type { EnqueueResult, JobSink } from '../ports/job-queue.js';
+import type { UpdateDedupe } from '../ports/update-dedupe.js';
+import type { InboundMessage, LaneKind } from './inbound-message.js';
+import { Ingress } from './ingress.js';
+
+/** A sink that keeps what it is given and can be told to fail once. */
+class RecordingSink implements JobSink {
+  readonly stored: Array<{ id: string; kind: LaneKind }> = [];
+  failNext = false;
+
+  async enqueue(message: InboundMessage, kind: LaneKind): Promise<EnqueueResult> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('queue unavailable');
+    }
+    this.stored.push({ id: message.id, kind });
+    return 'enqueued';
+  }
+}
+
+/** Two-phase dedupe in memory: claimed ids and committed ids. */
+class MemoryDedupe implements UpdateDedupe {
+  readonly claimed = new Set<string>();
+  readonly committed = new Set<string>();
+
+  async markSeen(id: string): Promise<boolean> {
+    if (this.claimed.has(id) || this.committed.has(id)) return false;
+    this.claimed.add(id);
+    return true;
+  }
+  async commit(id: string): Promise<void> {
+    this.claimed.delete(id);
+    this.committed.add(id);
+  }
+  async forget(id: string): Promise<void> {
+    this.claimed.delete(id);
+  }
+}
+
+describe('Ingress', () => {
+  it('routes texts and /new to the turn lane, other commands to the control lane', async () => {
+    const sink = new RecordingSink();
+    const woken: LaneKind[] = [];
+    const ingress = new Ingress({ queue: sink, onEnqueued: (kind) => woken.push(kind) });
+    await ingress.accept(testMessage({ id: 'a' }));
+    await ingress.accept(testMessage({ id: 'b', body: command('new') }));
+    await ingress.accept(testMessage({ id: 'c', body: command('stop') }));
+    expect(sink.stored).toEqual([
+      { id: 'a', kind: 'turn' },
+      { id: 'b', kind: 'turn' },
+      { id: 'c', kind: 'control' },
+    ]);
+    expect(woken).toEqual(['turn', 'turn', 'control']);
+  });
+
+  it('with a dedupe store, drops repeats and lets a retry through after a failed enqueue', async () => {
+    const sink = new RecordingSink();
+    const dedupe = new MemoryDedupe();
+    const ingress = new Ingress({ queue: sink, dedupe });
+    const message = testMessage({ id: 'telegram:1:9' });
+
+    sink.failNext = true;
+    await expect(ingress.accept(message)).rejects.toThrow('queue unavailable');
+    expect(await ingress.accept(message)).toBe('enqueued');
+    expect(await ingress.accept(message)).toBe('duplicate');
+    expect(sink.stored).toHaveLength(1);
+    expect(dedupe.committed.has('telegram:1:9')).toBe(true);
+  });
+});

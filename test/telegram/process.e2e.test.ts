@@ -1,0 +1,150 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { textMessageUpdate } from '../support/fake-bot-api.js';
+import { lastUserText, reply } from '../support/scripted-model-server.js';
+import { ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
+
+// `npm start` as a real process: settings from the environment, killed with
+// SIGKILL in the middle of a turn and started again.
+
+const SERVER = path.resolve('src/entrypoints/local-server.ts');
+let harness: TelegramHarness;
+
+beforeAll(async () => {
+  harness = await TelegramHarness.create();
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+function startServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (chunk) => {
+    output.stdout += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output.stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Every process below `pid` (the agent's Claude Code processes under the server). */
+function descendants(pid: number): number[] {
+  const table = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const [child, ppid] of table) {
+      if (ppid !== parent) continue;
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+describe('local server process', () => {
+  it('refuses to start on invalid settings, naming each of them', async () => {
+    const { exited, output } = startServer({
+      PATH: process.env.PATH ?? '',
+      DATA_DIR: harness.dataDir,
+      TELEGRAM_BOT_TOKEN: 'nonsense',
+      WORKER_CONCURRENCY: 'lots',
+      TELEGRAM_ALLOWED_CHAT_IDS: 'my-group',
+    });
+    expect(await exited).toBe(78);
+    for (const name of [
+      'TELEGRAM_BOT_TOKEN',
+      'WORKER_CONCURRENCY',
+      'TELEGRAM_ALLOWED_CHAT_IDS',
+      'ANTHROPIC_API_KEY',
+    ]) {
+      expect(output.stderr).toContain(`${name}:`);
+    }
+    expect(output.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
+  });
+
+  it('killed mid-turn and started again, answers that message exactly once', async () => {
+    const chatId = 8001;
+    let slow = true;
+    harness.respond = (request) => {
+      const text = lastUserText(request);
+      return slow && text.includes('survive')
+        ? reply.text('answer from the killed run', { delayMs: 30_000 })
+        : reply.text(`echo: ${text}`);
+    };
+    const first = startServer(harness.env());
+    harness.api.pushUpdate(
+      textMessageUpdate({ chatId, text: 'please survive a crash', from: ALLOWED_USER }),
+    );
+    await eventually(
+      () => harness.turnsAsking('survive').length === 1,
+      'the turn to reach the model',
+    );
+    // SIGKILL leaves the agent's Claude Code process orphaned, waiting on a
+    // gateway that died with the server; end it ourselves once the test is done.
+    const orphans = descendants(first.child.pid ?? -1);
+    await kill(first.child, 'SIGKILL');
+    expect(harness.api.sentMessages(chatId)).toHaveLength(0);
+    onTestFinished(() => {
+      for (const pid of orphans) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    });
+
+    slow = false;
+    const second = startServer(harness.env());
+    try {
+      await harness.api.waitFor(
+        () => harness.api.sentMessages(chatId).length >= 1,
+        60_000,
+        'the answer after restart',
+      );
+      // A later message is answered too, and only then do we check nothing came twice.
+      harness.api.pushUpdate(textMessageUpdate({ chatId, text: 'and after', from: ALLOWED_USER }));
+      await harness.api.waitFor(
+        () => harness.api.sentMessages(chatId).length >= 2,
+        60_000,
+        'the next answer',
+      );
+      expect(harness.api.sentMessages(chatId).map((message) => message.text)).toEqual([
+        'echo: please survive a crash',
+        'echo: and after',
+      ]);
+      expect(second.output.stdout).toContain('resuming messages interrupted by the previous run');
+    } finally {
+      await kill(second.child, 'SIGTERM');
+    }
+    expect(await second.exited).toBe(0);
+  });
+});
