@@ -1,3 +1,5 @@
+import { awsSessionStore } from './aws-session-store.js';
+import { ingressLatency } from './ingress-latency.js';
 import { longConversation } from './long-conversation.js';
 import { runtimeOverhead } from './runtime-overhead.js';
 
@@ -8,6 +10,8 @@ import { runtimeOverhead } from './runtime-overhead.js';
 const benchmarks: Record<string, () => Promise<void>> = {
   overhead: runtimeOverhead,
   long: longConversation,
+  ingress: () => ingressLatency(),
+  aws: awsSessionStore,
 };
 
 const chosen = process.argv.slice(2).filter((name) => !name.startsWith('-'));

@@ -23,6 +23,13 @@ export interface ConversationRecord {
    * turn's own cost is its total minus this. Zero when there is no session.
    */
   sessionCostUsd: number;
+  /**
+   * The UTC day (`YYYY-MM-DD`, see utcDay) that `costDayUsd` counts, for the
+   * daily budget; null on a record that has had no turn since it was added.
+   */
+  costDay: string | null;
+  /** Cost of the conversation's turns on `costDay`. Kept by resetSession: `/new` is no way round the daily budget. */
+  costDayUsd: number;
   /** Incremented by every write; the compare-and-set token. */
   version: number;
 }
@@ -56,6 +63,10 @@ export interface ConversationIndex {
   get(conversationId: string): Promise<ConversationRecord | null>;
   /**
    * Record a finished turn: set the session, add usage, push expiry forward.
+   * The turn's cost also counts towards the day of `turn.at` (utcDay): added
+   * to `costDayUsd` when that is `costDay`, starting it afresh when it is a
+   * later day, and left out of it when it is an earlier one (a late write
+   * from a turn that began before midnight).
    * `expectedVersion` is the version read before the turn (null: no record then).
    * Throws VersionConflictError when the record changed in between.
    */
@@ -78,4 +89,9 @@ export interface ConversationIndex {
   listExpired(now: number, limit: number): Promise<ConversationRecord[]>;
   /** Remove the record entirely. */
   delete(conversationId: string): Promise<void>;
+}
+
+/** The UTC calendar day of an instant, `YYYY-MM-DD`: the unit of the daily budget. */
+export function utcDay(at: number): string {
+  return new Date(at).toISOString().slice(0, 10);
 }

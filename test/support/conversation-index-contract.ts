@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type ConversationIndex,
   type TurnRecord,
+  utcDay,
   VersionConflictError,
 } from '../../src/ports/conversation-index.js';
 
@@ -63,6 +64,8 @@ export function describeConversationIndexContract(
         outputTokens: 20,
         costUsd: 0.25,
         sessionCostUsd: 0.4,
+        costDay: '2023-11-14',
+        costDayUsd: 0.25,
         version: record.version,
       });
       expect(Number.isInteger(record.version)).toBe(true);
@@ -103,6 +106,43 @@ export function describeConversationIndexContract(
       // The session's running total is replaced, not added to.
       expect(second.sessionCostUsd).toBe(0.5);
       expect(await index.get(id)).toStrictEqual(second);
+    });
+
+    it('counts the cost of each UTC day, starting afresh on a new day', async () => {
+      const id = conversation();
+      // T0 is 22:13 UTC: two hours later it is the next day.
+      const first = await index.recordTurn(id, turn({ at: T0, costUsd: 0.25 }), null);
+      const sameDay = await index.recordTurn(
+        id,
+        turn({ at: T0 + HOUR, costUsd: 0.5 }),
+        first.version,
+      );
+      expect(sameDay.costDay).toBe(utcDay(T0));
+      expect(sameDay.costDayUsd).toBeCloseTo(0.75, 10);
+
+      const nextDay = await index.recordTurn(
+        id,
+        turn({ at: T0 + 2 * HOUR, costUsd: 0.125 }),
+        sameDay.version,
+      );
+      expect(nextDay.costDay).toBe('2023-11-15');
+      expect(nextDay.costDayUsd).toBeCloseTo(0.125, 10);
+      expect(nextDay.costUsd).toBeCloseTo(0.875, 10);
+      expect(await index.get(id)).toStrictEqual(nextDay);
+    });
+
+    it("leaves the day's cost alone for a turn of an earlier day", async () => {
+      const id = conversation();
+      const today = await index.recordTurn(
+        id,
+        turn({ at: T0 + 2 * HOUR, costUsd: 0.5 }),
+        null,
+      );
+      // A turn that started before midnight and was recorded after.
+      const late = await index.recordTurn(id, turn({ at: T0, costUsd: 0.25 }), today.version);
+      expect(late.costDay).toBe('2023-11-15');
+      expect(late.costDayUsd).toBeCloseTo(0.5, 10);
+      expect(late.costUsd).toBeCloseTo(0.75, 10);
     });
 
     it('rejects a first turn when the record already exists, changing nothing', async () => {
@@ -171,6 +211,9 @@ export function describeConversationIndexContract(
         outputTokens: before.outputTokens,
         costUsd: before.costUsd,
         sessionCostUsd: 0,
+        // A new session is no way round the daily budget.
+        costDay: before.costDay,
+        costDayUsd: before.costDayUsd,
         version: before.version + 1,
       });
       // A turn that read the record before the reset must not resurrect the old session.

@@ -123,4 +123,14 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'conversation index: cost per day, for the daily budget',
+    // Existing rows start with no day counted, which the runtime reads as
+    // nothing spent today.
+    up: `
+      ALTER TABLE conversations ADD COLUMN cost_day TEXT;
+      ALTER TABLE conversations ADD COLUMN cost_day_usd REAL NOT NULL DEFAULT 0;
+    `,
+  },
 ];

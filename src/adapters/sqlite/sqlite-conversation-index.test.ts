@@ -2,7 +2,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeConversationIndexContract } from '../../../test/support/conversation-index-contract.js';
 import type { TurnRecord } from '../../ports/conversation-index.js';
-import { databaseFile } from './database.js';
+import { databaseFile, openDatabase } from './database.js';
+import { migrations } from './migrations.js';
 import { SqliteConversationIndex } from './sqlite-conversation-index.js';
 import { tempDataDir } from './temp-data-dir.js';
 
@@ -82,6 +83,26 @@ describe('SqliteConversationIndex', () => {
     await expect(index.recordTurn('c2', { ...turn, costUsd: Number.NaN }, null)).rejects.toThrow();
     expect(await index.get('c1')).toStrictEqual(record);
     expect(await index.get('c2')).toBeNull();
+  });
+
+  it('reads a record written before the daily cost existed as nothing spent on any day', async () => {
+    const file = dataFile();
+    const before = openDatabase(file, {
+      migrations: migrations.filter((migration) => migration.version < 4),
+    });
+    before
+      .prepare(
+        `INSERT INTO conversations VALUES ('old', 's', 'p', 1000, 1000, 2000, 3, 30, 10, 2.5, 1.5, 7)`,
+      )
+      .run();
+    before.close();
+
+    const index = new SqliteConversationIndex(file);
+    cleanups.push(() => index.close());
+    const record = await index.get('old');
+    expect(record).toMatchObject({ costUsd: 2.5, costDay: null, costDayUsd: 0, version: 7 });
+    const next = await index.recordTurn('old', { ...turn, at: 86_400_000 }, 7);
+    expect(next).toMatchObject({ costDay: '1970-01-02', costDayUsd: turn.costUsd, turns: 4 });
   });
 
   it('shares a database with other adapters without closing it', async () => {

@@ -2,6 +2,7 @@ import {
   type ConversationIndex,
   type ConversationRecord,
   type TurnRecord,
+  utcDay,
   VersionConflictError,
 } from '../../ports/conversation-index.js';
 import { migrate, openDatabase, type SqliteDatabase } from './database.js';
@@ -16,11 +17,13 @@ const RECORD_COLUMNS = `
   conversation_id AS conversationId, session_id AS sessionId, project_key AS projectKey,
   created_at AS createdAt, updated_at AS updatedAt, expires_at AS expiresAt, turns,
   input_tokens AS inputTokens, output_tokens AS outputTokens, cost_usd AS costUsd,
-  session_cost_usd AS sessionCostUsd, version`;
+  session_cost_usd AS sessionCostUsd, cost_day AS costDay, cost_day_usd AS costDayUsd, version`;
 
 type TurnParameters = TurnRecord & {
   conversationId: string;
   expiresAt: number;
+  /** utcDay(at), for the daily cost. */
+  day: string;
   expectedVersion: number | null;
 };
 
@@ -57,10 +60,11 @@ export class SqliteConversationIndex implements ConversationIndex {
     this.#insertFirstTurn = db.prepare<TurnParameters, ConversationRecord>(
       `INSERT INTO conversations (
          conversation_id, session_id, project_key, created_at, updated_at, expires_at,
-         turns, input_tokens, output_tokens, cost_usd, session_cost_usd, version)
+         turns, input_tokens, output_tokens, cost_usd, session_cost_usd,
+         cost_day, cost_day_usd, version)
        VALUES (
          @conversationId, @sessionId, @projectKey, @at, @at, @expiresAt,
-         1, @inputTokens, @outputTokens, @costUsd, @sessionCostUsd, 1)
+         1, @inputTokens, @outputTokens, @costUsd, @sessionCostUsd, @day, @costUsd, 1)
        ON CONFLICT (conversation_id) DO NOTHING
        RETURNING ${RECORD_COLUMNS}`,
     );
@@ -73,6 +77,13 @@ export class SqliteConversationIndex implements ConversationIndex {
          output_tokens = output_tokens + @outputTokens,
          cost_usd = cost_usd + @costUsd,
          session_cost_usd = @sessionCostUsd,
+         -- Days compare as text (YYYY-MM-DD). A turn of an earlier day than the
+         -- one counted (a late write) leaves the day's figure alone.
+         cost_day_usd = CASE
+           WHEN cost_day = @day THEN cost_day_usd + @costUsd
+           WHEN cost_day > @day THEN cost_day_usd
+           ELSE @costUsd END,
+         cost_day = CASE WHEN cost_day > @day THEN cost_day ELSE @day END,
          version = version + 1
        WHERE conversation_id = @conversationId AND version = @expectedVersion
        RETURNING ${RECORD_COLUMNS}`,
@@ -111,6 +122,7 @@ export class SqliteConversationIndex implements ConversationIndex {
       at: turn.at,
       ttlMs: turn.ttlMs,
       expiresAt: turn.at + turn.ttlMs,
+      day: utcDay(turn.at),
       expectedVersion,
     };
     const record =

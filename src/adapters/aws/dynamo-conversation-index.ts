@@ -1,0 +1,264 @@
+/**
+ * The conversation index on DynamoDB: one item per conversation, every write
+ * conditioned on the version read before the turn (compare-and-set).
+ *
+ * Item: pk `C#<enc conversationId>`, sk `C`; the record's fields under their
+ * own names (`costDay` absent until the first turn), except its expiry
+ * (epoch ms), stored as `expiryMs`. While the
+ * record holds a session it also carries `expiryKey` = 'conversation', which
+ * puts it in the sparse `byExpiry` index (`expiryKey`, `expiryMs`) that
+ * `listExpired` queries; `resetSession` removes it. The TTL attribute
+ * `expiresAt` (epoch seconds) is the record's expiry plus
+ * `retainAfterExpirySeconds`, after which DynamoDB deletes the record.
+ *
+ * All expiry-index entries share one partition value: fine for a bot's write
+ * rate (an index partition takes 1000 writes/s), and it keeps `listExpired`
+ * to one Query.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type ConversationIndex,
+  type ConversationRecord,
+  type TurnRecord,
+  utcDay,
+  VersionConflictError,
+} from '../../ports/conversation-index.js';
+import { conditionFailureItem, type Item, isConditionalCheckFailed } from './dynamo-util.js';
+import { EXPIRY_INDEX_NAME, epochSeconds, keyPart } from './table.js';
+
+export interface DynamoConversationIndexOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** The sparse expiry index (default `byExpiry`, see `storageTableDefinition`). */
+  expiryIndexName?: string;
+  /**
+   * How long DynamoDB keeps a record after its expiry before TTL deletes it,
+   * with its usage totals (default 0: gone with the session).
+   */
+  retainAfterExpirySeconds?: number;
+  /** Clock for `updatedAt` of writes that carry no time of their own (reset), epoch ms. */
+  now?: () => number;
+}
+
+const EXPIRY_KEY = 'conversation';
+
+export class DynamoConversationIndex implements ConversationIndex {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #expiryIndex: string;
+  readonly #retainSeconds: number;
+  readonly #now: () => number;
+
+  constructor(options: DynamoConversationIndexOptions) {
+    this.#doc = DynamoDBDocumentClient.from(options.client);
+    this.#table = options.tableName;
+    this.#expiryIndex = options.expiryIndexName ?? EXPIRY_INDEX_NAME;
+    this.#retainSeconds = options.retainAfterExpirySeconds ?? 0;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async get(conversationId: string): Promise<ConversationRecord | null> {
+    const item = await this.#read(conversationId);
+    return item ? toRecord(item) : null;
+  }
+
+  async recordTurn(
+    conversationId: string,
+    turn: TurnRecord,
+    expectedVersion: number | null,
+  ): Promise<ConversationRecord> {
+    const expiryMs = turn.at + turn.ttlMs;
+    const expiresAt = epochSeconds(expiryMs) + this.#retainSeconds;
+    try {
+      if (expectedVersion === null) {
+        const record: ConversationRecord = {
+          conversationId,
+          sessionId: turn.sessionId,
+          projectKey: turn.projectKey,
+          createdAt: turn.at,
+          updatedAt: turn.at,
+          expiresAt: expiryMs,
+          turns: 1,
+          inputTokens: turn.inputTokens,
+          outputTokens: turn.outputTokens,
+          costUsd: turn.costUsd,
+          sessionCostUsd: turn.sessionCostUsd,
+          costDay: utcDay(turn.at),
+          costDayUsd: turn.costUsd,
+          version: 1,
+        };
+        const { expiresAt: _recordExpiry, ...fields } = record;
+        await this.#doc.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: {
+              ...itemKey(conversationId),
+              ...fields,
+              expiryMs,
+              expiryKey: EXPIRY_KEY,
+              expiresAt,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return record;
+      }
+      const day = utcDay(turn.at);
+      const values = {
+        ':sessionId': turn.sessionId,
+        ':projectKey': turn.projectKey,
+        ':at': turn.at,
+        ':expiryMs': expiryMs,
+        ':expiryKey': EXPIRY_KEY,
+        ':expiresAt': expiresAt,
+        ':sessionCostUsd': turn.sessionCostUsd,
+        ':next': expectedVersion + 1,
+        ':one': 1,
+        ':inputTokens': turn.inputTokens,
+        ':outputTokens': turn.outputTokens,
+        ':costUsd': turn.costUsd,
+        ':expected': expectedVersion,
+      };
+      const common = `SET sessionId = :sessionId, projectKey = :projectKey, updatedAt = :at,
+        expiryMs = :expiryMs, expiryKey = :expiryKey, expiresAt = :expiresAt,
+        sessionCostUsd = :sessionCostUsd, version = :next`;
+      const totals =
+        'turns :one, inputTokens :inputTokens, outputTokens :outputTokens, costUsd :costUsd';
+      // The daily cost has three cases an update expression cannot choose
+      // between. The usual one (same day as the last turn) is tried first, in
+      // one request; the once-a-day others read the record to pick theirs.
+      try {
+        const result = await this.#doc.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: itemKey(conversationId),
+            UpdateExpression: `${common} ADD ${totals}, costDayUsd :costUsd`,
+            ConditionExpression: 'version = :expected AND costDay = :day',
+            ExpressionAttributeValues: { ...values, ':day': day },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return toRecord(result.Attributes ?? {});
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        const current = conditionFailureItem(error) ?? (await this.#read(conversationId));
+        if (!current || current.version !== expectedVersion) throw error;
+        const storedDay = typeof current.costDay === 'string' ? current.costDay : null;
+        const laterDay = storedDay === null || storedDay < day;
+        // Every write bumps the version, so the version alone guards what was read.
+        const result = await this.#doc.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: itemKey(conversationId),
+            UpdateExpression: laterDay
+              ? `${common}, costDay = :day, costDayUsd = :costUsd ADD ${totals}`
+              : `${common} ADD ${totals}`,
+            ConditionExpression: 'version = :expected',
+            ExpressionAttributeValues: laterDay ? { ...values, ':day': day } : values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return toRecord(result.Attributes ?? {});
+      }
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) {
+        throw new VersionConflictError(conversationId, expectedVersion);
+      }
+      throw error;
+    }
+  }
+
+  async #read(conversationId: string): Promise<Item | undefined> {
+    const result = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: itemKey(conversationId),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item;
+  }
+
+  async resetSession(conversationId: string): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: itemKey(conversationId),
+          // Leaving the expiry index: nothing is left to sweep.
+          UpdateExpression: `SET sessionId = :null, projectKey = :null, sessionCostUsd = :zero,
+            updatedAt = :now ADD version :one REMOVE expiryKey`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: {
+            ':null': null,
+            ':zero': 0,
+            ':now': Math.floor(this.#now()),
+            ':one': 1,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  /** Oldest expiry first, from the expiry index (eventually consistent, like any GSI). */
+  async listExpired(now: number, limit: number): Promise<ConversationRecord[]> {
+    const records: ConversationRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    while (records.length < limit) {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: this.#expiryIndex,
+          KeyConditionExpression: 'expiryKey = :expiryKey AND expiryMs < :now',
+          ExpressionAttributeValues: { ':expiryKey': EXPIRY_KEY, ':now': now },
+          Limit: limit - records.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      records.push(...(page.Items ?? []).map(toRecord));
+      startKey = page.LastEvaluatedKey;
+      if (startKey === undefined) break;
+    }
+    return records;
+  }
+
+  async delete(conversationId: string): Promise<void> {
+    await this.#doc.send(
+      new DeleteCommand({ TableName: this.#table, Key: itemKey(conversationId) }),
+    );
+  }
+}
+
+function itemKey(conversationId: string): { pk: string; sk: string } {
+  return { pk: `C#${keyPart(conversationId)}`, sk: 'C' };
+}
+
+function toRecord(item: Item): ConversationRecord {
+  return {
+    conversationId: String(item.conversationId),
+    sessionId: typeof item.sessionId === 'string' ? item.sessionId : null,
+    projectKey: typeof item.projectKey === 'string' ? item.projectKey : null,
+    createdAt: Number(item.createdAt),
+    updatedAt: Number(item.updatedAt),
+    expiresAt: Number(item.expiryMs),
+    turns: Number(item.turns),
+    inputTokens: Number(item.inputTokens),
+    outputTokens: Number(item.outputTokens),
+    costUsd: Number(item.costUsd),
+    sessionCostUsd: Number(item.sessionCostUsd),
+    costDay: typeof item.costDay === 'string' ? item.costDay : null,
+    costDayUsd: Number(item.costDayUsd ?? 0),
+    version: Number(item.version),
+  };
+}

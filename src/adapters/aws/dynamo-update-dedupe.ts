@@ -1,0 +1,105 @@
+/**
+ * Drops duplicate deliveries (Telegram `update_id`s) for longer than SQS FIFO's
+ * five-minute deduplication window, with one small item per id.
+ *
+ * Item: pk `D#<enc namespace>#<enc id>`, sk `D`, `expiresAt` (TTL, epoch seconds).
+ *
+ * Marking is two-phase so that no update is lost: `markSeen` claims the id for
+ * `pendingSeconds` only; after the update is handed off durably (enqueued),
+ * `commit` keeps the mark for `retentionSeconds`. If the hand-off fails,
+ * `forget` lets the sender's retry through at once; if the caller dies before
+ * either, the claim lapses and a retry after `pendingSeconds` gets through.
+ * The mark is read as absent once `expiresAt` has passed, since DynamoDB's TTL
+ * deletes expired items only eventually.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailed } from './dynamo-util.js';
+import { keyPart } from './table.js';
+
+/** Remembers which ids were already accepted. */
+export interface UpdateDedupe {
+  /** Claim `id`: true if it is new (go ahead), false if it was accepted or claimed before. */
+  markSeen(id: string): Promise<boolean>;
+  /** The claimed update was handed off durably: remember it for the retention period. */
+  commit(id: string): Promise<void>;
+  /** The hand-off failed: drop the claim so the sender's retry is accepted. */
+  forget(id: string): Promise<void>;
+}
+
+export interface DynamoUpdateDedupeOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Separates id spaces sharing a table, e.g. one per bot (default `telegram`). */
+  namespace?: string;
+  /** How long a committed id is remembered (default 25 days). */
+  retentionSeconds?: number;
+  /** How long an uncommitted claim blocks duplicates (default 60 s; longer than the hand-off). */
+  pendingSeconds?: number;
+  /** Clock, epoch ms (injectable for tests). */
+  now?: () => number;
+}
+
+export class DynamoUpdateDedupe implements UpdateDedupe {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #namespace: string;
+  readonly #retention: number;
+  readonly #pending: number;
+  readonly #now: () => number;
+
+  constructor(options: DynamoUpdateDedupeOptions) {
+    this.#doc = DynamoDBDocumentClient.from(options.client);
+    this.#table = options.tableName;
+    this.#namespace = options.namespace ?? 'telegram';
+    this.#retention = options.retentionSeconds ?? 25 * 86_400;
+    this.#pending = options.pendingSeconds ?? 60;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async markSeen(id: string): Promise<boolean> {
+    const now = this.#nowSeconds();
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...this.#key(id), expiresAt: now + this.#pending },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async commit(id: string): Promise<void> {
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: this.#key(id),
+        UpdateExpression: 'SET expiresAt = :expiresAt',
+        ExpressionAttributeValues: { ':expiresAt': this.#nowSeconds() + this.#retention },
+      }),
+    );
+  }
+
+  async forget(id: string): Promise<void> {
+    await this.#doc.send(new DeleteCommand({ TableName: this.#table, Key: this.#key(id) }));
+  }
+
+  #key(id: string): { pk: string; sk: string } {
+    return { pk: `D#${keyPart(this.#namespace)}#${keyPart(id)}`, sk: 'D' };
+  }
+
+  #nowSeconds(): number {
+    return Math.floor(this.#now() / 1000);
+  }
+}
