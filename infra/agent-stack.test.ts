@@ -1,0 +1,382 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { referencedIds, synthTemplate } from './synth-for-tests.js';
+
+// One synth for the whole file, with the defaults (no config file).
+let template: Template;
+let resources: Record<
+  string,
+  { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }
+>;
+
+beforeAll(() => {
+  template = synthTemplate().template;
+  resources = template.toJSON().Resources;
+});
+
+function logicalIdsOf(type: string): string[] {
+  return Object.entries(resources)
+    .filter(([, resource]) => resource.Type === type)
+    .map(([id]) => id);
+}
+
+function onlyId(
+  type: string,
+  predicate: (properties: Record<string, unknown>) => boolean = () => true,
+): string {
+  const ids = logicalIdsOf(type).filter((id) => predicate(resources[id]?.Properties ?? {}));
+  expect(ids, type).toHaveLength(1);
+  return ids[0] as string;
+}
+
+function functions(): Array<[string, Record<string, unknown>]> {
+  return logicalIdsOf('AWS::Lambda::Function').map((id) => [id, resources[id]?.Properties ?? {}]);
+}
+
+function environmentOf(id: string): Record<string, unknown> {
+  const environment = resources[id]?.Properties?.Environment as
+    | { Variables: Record<string, unknown> }
+    | undefined;
+  return environment?.Variables ?? {};
+}
+
+const workerId = () =>
+  onlyId('AWS::Lambda::Function', (properties) => properties.PackageType === 'Image');
+const ingressId = () =>
+  onlyId('AWS::Lambda::Function', (properties) => properties.PackageType !== 'Image');
+const deadLetterQueueId = () =>
+  onlyId('AWS::SQS::Queue', (properties) => properties.RedrivePolicy === undefined);
+
+describe('queueing', () => {
+  it('is a FIFO queue with explicit deduplication and a FIFO dead-letter queue after 3 receives', () => {
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] },
+        maxReceiveCount: 3,
+      },
+    });
+    expect(resources[deadLetterQueueId()]?.Properties).toMatchObject({
+      FifoQueue: true,
+      MessageRetentionPeriod: 14 * 86_400,
+    });
+  });
+
+  it('keeps a message invisible for at least 1.2 x the worker timeout', () => {
+    const worker = resources[workerId()]?.Properties as { Timeout: number };
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.anyValue(),
+      VisibilityTimeout: Math.ceil(worker.Timeout * 1.2),
+    });
+  });
+
+  it('feeds the worker with batch item failures reported, in small batches', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: workerId() },
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('QueueingJobs'), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 1,
+    });
+  });
+
+  it('refuses plain HTTP to both queues', () => {
+    const policies = logicalIdsOf('AWS::SQS::QueuePolicy');
+    expect(policies).toHaveLength(2);
+    for (const id of policies) {
+      expect(JSON.stringify(resources[id]?.Properties)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+});
+
+describe('storage', () => {
+  it('is one on-demand table with pk/sk, the expiry index, TTL on expiresAt and point-in-time recovery', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byExpiry' })],
+      DeletionProtectionEnabled: true,
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+
+  it('encrypts the bucket, blocks public access and expires objects after the TTL plus the refresh window', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+        ],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Status: 'Enabled',
+            ExpirationInDays: 30,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          }),
+        ]),
+      },
+    });
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+  });
+
+  it('denies any request to the bucket that is not over TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('secrets', () => {
+  it('creates the bot token and webhook secret with generated values only, never a literal', () => {
+    const secrets = logicalIdsOf('AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(2);
+    for (const id of secrets) {
+      const properties = resources[id]?.Properties ?? {};
+      expect(properties.SecretString, id).toBeUndefined();
+      expect(properties.GenerateSecretString, id).toBeDefined();
+    }
+  });
+
+  it('gives the Lambdas secret ARNs, never secret values', () => {
+    const secretIds = new Set(logicalIdsOf('AWS::SecretsManager::Secret'));
+    for (const [id, properties] of functions()) {
+      const variables = (properties.Environment as { Variables: Record<string, unknown> })
+        .Variables;
+      for (const [name, value] of Object.entries(variables)) {
+        if (/TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL/i.test(name)) {
+          // Such a variable may only carry a reference to a secret of this stack.
+          expect(name, `${id} ${name}`).toMatch(/_SECRET_ARN$/);
+          expect(value, `${id} ${name}`).toEqual({ Ref: expect.any(String) });
+          expect(secretIds.has((value as { Ref: string }).Ref), `${id} ${name}`).toBe(true);
+        } else if (typeof value === 'string') {
+          // Literal values are settings: no token- or key-shaped strings.
+          expect(value, `${id} ${name}`).not.toMatch(/^\d+:[A-Za-z0-9_-]{30,}$|^sk-ant-|^AKIA/);
+        }
+      }
+    }
+  });
+
+  it('lets the ingress read both secrets and the worker only the bot token', () => {
+    const readers = (secretId: string) =>
+      logicalIdsOf('AWS::IAM::Policy').filter((policyId) =>
+        JSON.stringify(resources[policyId]?.Properties).includes(`{"Ref":"${secretId}"}`),
+      );
+    const [botToken] = logicalIdsOf('AWS::SecretsManager::Secret').filter((id) =>
+      id.includes('BotToken'),
+    );
+    const [webhook] = logicalIdsOf('AWS::SecretsManager::Secret').filter((id) =>
+      id.includes('WebhookSecret'),
+    );
+    expect(readers(botToken as string)).toHaveLength(2);
+    expect(readers(webhook as string)).toEqual([expect.stringMatching(/Ingress/)]);
+  });
+});
+
+describe('functions', () => {
+  it('runs both Lambdas on ARM64 with JSON logs into their own log group', () => {
+    const logGroups = new Set(logicalIdsOf('AWS::Logs::LogGroup'));
+    expect(functions()).toHaveLength(2);
+    for (const [id, properties] of functions()) {
+      expect(properties.Architectures, id).toEqual(['arm64']);
+      const logging = properties.LoggingConfig as { LogFormat: string; LogGroup: unknown };
+      expect(logging.LogFormat, id).toBe('JSON');
+      const [logGroup] = referencedIds(logging.LogGroup);
+      expect(logGroups.has(logGroup as string), id).toBe(true);
+    }
+  });
+
+  it('keeps every log group for the configured retention', () => {
+    const logGroups = logicalIdsOf('AWS::Logs::LogGroup');
+    expect(logGroups.length).toBeGreaterThanOrEqual(3);
+    for (const id of logGroups) expect(resources[id]?.Properties?.RetentionInDays, id).toBe(30);
+  });
+
+  it('bundles the ingress for Node 22 with a short timeout', () => {
+    expect(resources[ingressId()]?.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Timeout: 10,
+      MemorySize: 512,
+    });
+  });
+
+  it('runs the worker from an image with room for turns', () => {
+    const properties = resources[workerId()]?.Properties ?? {};
+    expect(properties).toMatchObject({
+      PackageType: 'Image',
+      MemorySize: 2048,
+      Timeout: 900,
+      EphemeralStorage: { Size: 2048 },
+    });
+    expect(properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(JSON.stringify(properties.Code)).toContain('container-assets');
+  });
+
+  it('tells the worker to use Bedrock and the model, and the table and bucket by name', () => {
+    const variables = environmentOf(workerId());
+    expect(variables).toMatchObject({
+      CLAUDE_CODE_USE_BEDROCK: '1',
+      ANTHROPIC_MODEL: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      JOB_MAX_ATTEMPTS: '3',
+      SESSION_TTL_DAYS: '25',
+      TABLE_NAME: { Ref: onlyId('AWS::DynamoDB::Table') },
+      TRANSCRIPT_BUCKET: { Ref: onlyId('AWS::S3::Bucket') },
+    });
+    expect(variables.ANTHROPIC_API_KEY_SECRET_ARN).toBeUndefined();
+    expect(variables.AWS_REGION).toBeUndefined();
+  });
+});
+
+describe('IAM', () => {
+  const policies = () =>
+    logicalIdsOf('AWS::IAM::Policy').map((id) => {
+      const properties = resources[id]?.Properties as {
+        PolicyDocument: {
+          Statement: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }>;
+        };
+        Roles: unknown;
+      };
+      return {
+        id,
+        statements: properties.PolicyDocument.Statement,
+        roles: referencedIds(properties.Roles),
+      };
+    });
+
+  it('has no statement on Resource "*" and every resource is one of this stack or a configured model', () => {
+    const stackIds = new Set(Object.keys(resources));
+    for (const policy of policies()) {
+      for (const statement of policy.statements) {
+        const list = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        for (const resource of list) {
+          const where = `${policy.id} ${JSON.stringify(statement.Action)} ${JSON.stringify(resource)}`;
+          expect(resource, where).not.toBe('*');
+          const refs = referencedIds(resource).filter((ref) => !ref.startsWith('AWS::'));
+          const bedrock = JSON.stringify(resource).includes(':bedrock:');
+          expect(refs.length > 0 || bedrock, where).toBe(true);
+          for (const ref of refs) expect(stackIds.has(ref), where).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('attaches no managed policies (AWSLambdaBasicExecutionRole would allow every log group)', () => {
+    for (const id of logicalIdsOf('AWS::IAM::Role')) {
+      expect(resources[id]?.Properties?.ManagedPolicyArns, id).toBeUndefined();
+    }
+  });
+
+  it('lets the ingress only send to the queue, read its secrets, write dedupe items and its logs', () => {
+    const ingressRole = referencedIds(resources[ingressId()]?.Properties?.Role)[0];
+    const ingress = policies().filter((policy) => policy.roles.includes(ingressRole as string));
+    const actions = ingress
+      .flatMap((policy) => policy.statements.flatMap((statement) => statement.Action))
+      .sort();
+    expect(actions).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'sqs:SendMessage',
+    ]);
+    const dynamo = ingress
+      .flatMap((policy) => policy.statements)
+      .find((statement) => String(statement.Action).includes('dynamodb'));
+    expect(dynamo?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['D#*'] },
+    });
+    expect(dynamo?.Resource).toEqual({ 'Fn::GetAtt': [onlyId('AWS::DynamoDB::Table'), 'Arn'] });
+  });
+
+  it('lets the worker invoke only the configured Bedrock models', () => {
+    const bedrock = policies()
+      .flatMap((policy) => policy.statements)
+      .filter((statement) => JSON.stringify(statement.Action).includes('bedrock'));
+    expect(bedrock).toHaveLength(1);
+    expect(bedrock[0]?.Action).toEqual([
+      'bedrock:InvokeModel',
+      'bedrock:InvokeModelWithResponseStream',
+    ]);
+    const arns = JSON.stringify(bedrock[0]?.Resource);
+    expect(arns).toContain('inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(arns).toContain(
+      ':bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0',
+    );
+    expect(arns).toContain('inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0');
+    expect(arns).not.toContain('foundation-model/*');
+  });
+});
+
+describe('API and alarms', () => {
+  it('routes POST /telegram/webhook to the ingress, throttled, with access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /telegram/webhook',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [ingressId(), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('alarms as soon as the dead-letter queue holds a message, to the alarm topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId(), 'QueueName'] } },
+      ],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: onlyId('AWS::SNS::Topic') }],
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('prints the webhook URL and the register command as outputs', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(JSON.stringify(outputs.WebhookUrl?.Value)).toContain('/telegram/webhook');
+    expect(JSON.stringify(outputs.RegisterWebhookCommand?.Value)).toContain(
+      'npm run register-webhook -- --url',
+    );
+  });
+});

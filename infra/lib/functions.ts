@@ -1,0 +1,223 @@
+import { Aws, Duration, type RemovalPolicy, Size } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { bedrockResourceArns } from './bedrock-resources.js';
+import type { InfraConfig } from './config.js';
+import { HANDLER_ENV } from './handler-env.js';
+import { INGRESS_ENTRY, LOCK_FILE, REPO_ROOT, TSCONFIG, WORKER_DOCKERFILE } from './paths.js';
+import type { BotSecrets } from './secrets.js';
+
+/** Partition-key prefix of the update dedupe items (src/adapters/aws/dynamo-update-dedupe.ts). */
+export const DEDUPE_KEY_PREFIX = 'D#';
+
+export interface FunctionsProps {
+  config: InfraConfig;
+  table: dynamodb.Table;
+  bucket: s3.Bucket;
+  queue: sqs.Queue;
+  secrets: BotSecrets;
+  removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The two Lambdas. The ingress is a small esbuild bundle (bundled on the
+ * synthesizing machine, no Docker) that answers Telegram fast; the worker is
+ * a container image because the agent SDK's CLI binary alone is ~380 MB,
+ * past the 250 MB limit of a zip package.
+ */
+export class Functions extends Construct {
+  readonly ingress: nodejs.NodejsFunction;
+  readonly worker: lambda.DockerImageFunction;
+  readonly ingressLogs: logs.LogGroup;
+  readonly workerLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { config, table, bucket, queue, secrets } = props;
+    const retention = config.logRetentionDays as logs.RetentionDays;
+    const access = accessEnvironment(config);
+
+    this.ingressLogs = new logs.LogGroup(this, 'IngressLogs', {
+      retention,
+      removalPolicy: props.removalPolicy,
+    });
+    const ingressLogs = this.ingressLogs;
+    this.ingress = new nodejs.NodejsFunction(this, 'Ingress', {
+      role: functionRole(this, 'IngressRole', ingressLogs),
+      description: 'Telegram webhook: verify, dedupe, enqueue on the conversation FIFO group',
+      entry: INGRESS_ENTRY,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: config.ingress.memoryMiB,
+      timeout: Duration.seconds(config.ingress.timeoutSeconds),
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: LOCK_FILE,
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        // Bundle everything, the AWS SDK included: one minified file loads
+        // faster than the runtime's SDK, and pins the version we tested.
+        externalModules: [],
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        tsconfig: TSCONFIG,
+        // CommonJS dependencies inside an ESM bundle still call require().
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [HANDLER_ENV.tableName]: table.tableName,
+        [HANDLER_ENV.jobQueueUrl]: queue.queueUrl,
+        [HANDLER_ENV.botTokenSecretArn]: secrets.botToken.secretArn,
+        [HANDLER_ENV.webhookSecretArn]: secrets.webhookSecret.secretArn,
+        ...access,
+      },
+      logGroup: ingressLogs,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    });
+
+    // Least privilege: send to the one queue (its URL comes from the
+    // environment, so not even GetQueueUrl), read its two secrets, and write
+    // dedupe records only (claim with a conditional put, commit with an
+    // update, forget with a delete when the enqueue fails so that Telegram's
+    // retry is not dropped as a duplicate). LeadingKeys keeps it off every
+    // other item in the shared table.
+    queue.grant(this.ingress, 'sqs:SendMessage');
+    secrets.botToken.grantRead(this.ingress);
+    secrets.webhookSecret.grantRead(this.ingress);
+    this.ingress.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'DedupeRecordsOnly',
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DEDUPE_KEY_PREFIX}*`] },
+        },
+      }),
+    );
+
+    this.workerLogs = new logs.LogGroup(this, 'WorkerLogs', {
+      retention,
+      removalPolicy: props.removalPolicy,
+    });
+    const workerLogs = this.workerLogs;
+    const modelEnvironment: Record<string, string> =
+      config.model.provider === 'bedrock'
+        ? { [HANDLER_ENV.useBedrock]: '1' }
+        : secrets.anthropicApiKey
+          ? { [HANDLER_ENV.anthropicApiKeySecretArn]: secrets.anthropicApiKey.secretArn }
+          : {};
+    if (config.model.id) modelEnvironment[HANDLER_ENV.model] = config.model.id;
+
+    this.worker = new lambda.DockerImageFunction(this, 'Worker', {
+      role: functionRole(this, 'WorkerRole', workerLogs),
+      description: 'Agent turns: one conversation per FIFO message group',
+      code: workerCode(this, config),
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: config.worker.memoryMiB,
+      timeout: Duration.seconds(config.worker.timeoutSeconds),
+      ephemeralStorageSize: Size.mebibytes(config.worker.ephemeralStorageMiB),
+      reservedConcurrentExecutions: config.worker.reservedConcurrency,
+      environment: {
+        [HANDLER_ENV.tableName]: table.tableName,
+        [HANDLER_ENV.transcriptBucket]: bucket.bucketName,
+        [HANDLER_ENV.botTokenSecretArn]: secrets.botToken.secretArn,
+        [HANDLER_ENV.maxAttempts]: String(config.queue.maxReceiveCount),
+        [HANDLER_ENV.sessionTtlDays]: String(config.sessionTtlDays),
+        ...modelEnvironment,
+        ...access,
+      },
+      logGroup: workerLogs,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    });
+    this.worker.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: config.worker.batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.worker.maxConcurrency,
+      }),
+    );
+
+    table.grantReadWriteData(this.worker);
+    bucket.grantReadWrite(this.worker);
+    secrets.botToken.grantRead(this.worker);
+    if (config.model.provider === 'bedrock') {
+      const modelIds = [config.model.id, ...config.model.extraIds].filter(
+        (modelId): modelId is string => modelId !== undefined,
+      );
+      this.worker.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'InvokeConfiguredModels',
+          actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+          resources: bedrockResourceArns(modelIds, {
+            partition: Aws.PARTITION,
+            region: Aws.REGION,
+            account: Aws.ACCOUNT_ID,
+          }),
+        }),
+      );
+    } else {
+      secrets.anthropicApiKey?.grantRead(this.worker);
+    }
+  }
+}
+
+/**
+ * A role that may write to its own log group and nothing else yet. (The
+ * default role carries AWSLambdaBasicExecutionRole, which allows creating
+ * and writing any log group in the account.)
+ */
+function functionRole(scope: Construct, id: string, logGroup: logs.LogGroup): iam.Role {
+  const role = new iam.Role(scope, id, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+  });
+  logGroup.grantWrite(role);
+  return role;
+}
+
+function workerCode(scope: Construct, config: InfraConfig): lambda.DockerImageCode {
+  const image = config.worker.image;
+  if (image) {
+    const repository = ecr.Repository.fromRepositoryName(
+      scope,
+      'WorkerRepository',
+      image.repositoryName,
+    );
+    return lambda.DockerImageCode.fromEcr(repository, { tagOrDigest: image.tagOrDigest });
+  }
+  // Synth only stages the build context (filtered by .dockerignore) and
+  // hashes it; Docker runs at `cdk deploy`, when the asset is published.
+  return lambda.DockerImageCode.fromImageAsset(REPO_ROOT, {
+    file: WORKER_DOCKERFILE,
+    platform: Platform.LINUX_ARM64,
+  });
+}
+
+function accessEnvironment(config: InfraConfig): Record<string, string> {
+  const env: Record<string, string> = {
+    [HANDLER_ENV.allowEveryone]: String(config.access.allowEveryone),
+    [HANDLER_ENV.sessionTtlDays]: String(config.sessionTtlDays),
+  };
+  const { allowedUserIds, allowedChatIds } = config.access;
+  if (allowedUserIds.length > 0) env[HANDLER_ENV.allowedUserIds] = allowedUserIds.join(',');
+  if (allowedChatIds.length > 0) env[HANDLER_ENV.allowedChatIds] = allowedChatIds.join(',');
+  if (config.tenant) env[HANDLER_ENV.tenant] = config.tenant;
+  return env;
+}
