@@ -13,7 +13,12 @@ const TURNS = Number(process.env.BENCH_LONG_TURNS ?? 200);
 const REPORT_AT = new Set([1, 2, 10, 50, 100, 150, 200, TURNS]);
 
 export async function longConversation(): Promise<void> {
-  const fixture = await AgentFixture.create();
+  // The scripted model's token counts are priced as a real model's would be;
+  // lift the daily budget so 200 turns in one day are allowed.
+  const fixture = await AgentFixture.create({
+    'system_prompt.md': 'You are a benchmark assistant.',
+    'policy.json': JSON.stringify({ maxBudgetUsdPerConversationPerDay: 100_000 }),
+  });
   const runtime = fixture.newRuntime();
   const conversation = { tenant: 'bench', channel: 'bench', chatId: 'long' };
   const rows: string[][] = [];

@@ -313,7 +313,7 @@ describe('IAM', () => {
       .flatMap((policy) => policy.statements)
       .find((statement) => String(statement.Action).includes('dynamodb'));
     expect(dynamo?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['D#*'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['D#*', 'R#*'] },
     });
     expect(dynamo?.Resource).toEqual({ 'Fn::GetAtt': [onlyId('AWS::DynamoDB::Table'), 'Arn'] });
   });

@@ -10,14 +10,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { TURN_CONTROL_KEY_PREFIX } from '../../src/adapters/aws/dynamo-turn-control.js';
+import { DEDUPE_KEY_PREFIX } from '../../src/adapters/aws/dynamo-update-dedupe.js';
 import { bedrockResourceArns } from './bedrock-resources.js';
 import type { InfraConfig } from './config.js';
 import { HANDLER_ENV } from './handler-env.js';
 import { INGRESS_ENTRY, LOCK_FILE, REPO_ROOT, TSCONFIG, WORKER_DOCKERFILE } from './paths.js';
 import type { BotSecrets } from './secrets.js';
-
-/** Partition-key prefix of the update dedupe items (src/adapters/aws/dynamo-update-dedupe.ts). */
-export const DEDUPE_KEY_PREFIX = 'D#';
 
 export interface FunctionsProps {
   config: InfraConfig;
@@ -95,18 +94,21 @@ export class Functions extends Construct {
     // environment, so not even GetQueueUrl), read its two secrets, and write
     // dedupe records only (claim with a conditional put, commit with an
     // update, forget with a delete when the enqueue fails so that Telegram's
-    // retry is not dropped as a duplicate). LeadingKeys keeps it off every
-    // other item in the shared table.
+    // retry is not dropped as a duplicate), and mark a running turn stopped
+    // (`/stop` must not wait behind that turn in its FIFO group). LeadingKeys
+    // keeps it off every other item in the shared table.
     queue.grant(this.ingress, 'sqs:SendMessage');
     secrets.botToken.grantRead(this.ingress);
     secrets.webhookSecret.grantRead(this.ingress);
     this.ingress.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'DedupeRecordsOnly',
+        sid: 'DedupeAndStopRecordsOnly',
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [table.tableArn],
         conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DEDUPE_KEY_PREFIX}*`] },
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': [`${DEDUPE_KEY_PREFIX}*`, `${TURN_CONTROL_KEY_PREFIX}*`],
+          },
         },
       }),
     );

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Env, loadAgentConfig } from './agent-config.js';
+import { defaultPolicy, type Env, loadAgentConfig } from './agent-config.js';
 import { AgentConfigError } from './config-error.js';
 
 const SHIPPED_DIR = fileURLToPath(new URL('../../agent/', import.meta.url));
@@ -64,7 +64,7 @@ describe('loadAgentConfig', () => {
       },
     ]);
     expect(config.skillsDir).toBe(path.join(path.resolve(SHIPPED_DIR), 'skills'));
-    expect(config.policy).toEqual({ maxTurns: 20 });
+    expect(config.policy).toEqual(defaultPolicy());
   });
 
   it('needs only a system prompt, and fills in defaults', async () => {
@@ -79,7 +79,7 @@ describe('loadAgentConfig', () => {
       mcpServers: {},
       skills: [],
       skillsDir: null,
-      policy: { maxTurns: 20 },
+      policy: defaultPolicy(),
     });
   });
 
@@ -558,7 +558,8 @@ describe('loadAgentConfig', () => {
         {
           file: 'policy.json',
           path: 'policy.maxTurn',
-          message: 'unknown field (allowed: maxTurns)',
+          message:
+            'unknown field (allowed: maxTurns, maxBudgetUsdPerTurn, maxBudgetUsdPerConversationPerDay, mcpConnectTimeoutMs, tools)',
         },
       ]);
     });

@@ -12,7 +12,13 @@ import { AgentConfigError } from './config-error.js';
 
 export type { Env } from './agent-config/env-references.js';
 export type { ConfiguredMcpServer } from './agent-config/mcp-servers.js';
-export { type AgentPolicy, DEFAULT_MAX_TURNS, policySchema } from './agent-config/policy.js';
+export {
+  type AgentPolicy,
+  DEFAULT_MAX_TURNS,
+  defaultPolicy,
+  policySchema,
+} from './agent-config/policy.js';
+export type { ShellSandbox } from './agent-config/shell-sandbox.js';
 export type { SkillInfo } from './agent-config/skills.js';
 export { AgentConfigError, type ConfigIssue } from './config-error.js';
 
@@ -38,7 +44,8 @@ export interface AgentConfig {
 
 /**
  * Loads and validates the agent configuration directory, once, at start-up.
- * `env` resolves the `${VAR}` references of `mcp.json`; it is a parameter
+ * `env` resolves the `${VAR}` references of `mcp.json` (and its PATH is where
+ * the shell sandbox's programs are looked for); it is a parameter
  * rather than `process.env` so that callers choose what the configuration may
  * see, and tests need not touch the process environment.
  *
@@ -61,7 +68,7 @@ export async function loadAgentConfig(dir: string, env: Env): Promise<AgentConfi
     loadSubagents(root, sinks.agents),
     loadMcpServers(root, env, sinks.mcp),
     loadSkills(root, sinks.skills),
-    loadPolicy(root, sinks.policy),
+    loadPolicy(root, env, sinks.policy),
   ]);
 
   const issues = Object.values(sinks).flatMap((sink) => sink.issues);

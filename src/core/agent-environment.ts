@@ -8,6 +8,8 @@ export function agentEnvironment(options: {
   configDir: string;
   modelEnv: Record<string, string>;
   path?: string | undefined;
+  /** How long Claude Code waits for MCP servers to connect. */
+  mcpTimeoutMs?: number | undefined;
 }): Record<string, string> {
   return {
     // PATH is needed to find the shell and git; it carries no secret.
@@ -22,6 +24,7 @@ export function agentEnvironment(options: {
     DISABLE_AUTOUPDATER: '1',
     DISABLE_TELEMETRY: '1',
     CLAUDE_AGENT_SDK_CLIENT_APP: 'telegram-claude-agent/0.1',
+    ...(options.mcpTimeoutMs ? { MCP_TIMEOUT: String(options.mcpTimeoutMs) } : {}),
     ...options.modelEnv,
   };
 }

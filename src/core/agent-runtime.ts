@@ -3,25 +3,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type Options,
+  type Query,
   query,
   type SDKMessage,
   type SDKResultMessage,
+  type SDKSystemMessage,
   type SessionStore,
 } from '@anthropic-ai/claude-agent-sdk';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { ConversationIndex, ConversationRecord } from '../ports/conversation-index.js';
-import { VersionConflictError } from '../ports/conversation-index.js';
+import { utcDay, VersionConflictError } from '../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import { agentEnvironment } from './agent-environment.js';
 import { type ConversationRef, conversationId } from './conversation.js';
 import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
 import { ModelGateway } from './model-gateway.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
-import { createSkillsPlugin } from './skills-plugin.js';
+import { createSkillsPlugin, SKILLS_PLUGIN_NAME } from './skills-plugin.js';
+import { skillReadRoots, ToolPolicy } from './tool-policy.js';
 import type { TurnOutcome, TurnRequest, TurnResult, TurnRunner } from './turn.js';
 import { ensureWorkspace } from './workspace.js';
 
 export const DEFAULT_SESSION_TTL_MS = 25 * 24 * 60 * 60 * 1000;
+
+/** How long a turn's end may wait for Claude Code to say why an MCP server is unavailable. */
+const MCP_STATUS_WAIT_MS = 2_000;
+
+const DAILY_BUDGET_MESSAGE =
+  'This conversation has reached its spending limit for today. It resets at midnight UTC.';
 
 export interface AgentRuntimeOptions {
   config: AgentConfig;
@@ -49,6 +58,7 @@ export interface AgentRuntimeOptions {
  */
 export class AgentRuntime implements TurnRunner {
   private readonly gateway: ModelGateway;
+  private readonly toolPolicy: ToolPolicy;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly ttlMs: number;
@@ -60,11 +70,18 @@ export class AgentRuntime implements TurnRunner {
     this.now = options.now ?? Date.now;
     this.ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.gateway = new ModelGateway(upstreamFor(options.modelAccess), { logger: this.logger });
+    this.toolPolicy = new ToolPolicy(options.config.policy);
   }
 
   /** Starts the model gateway and lays out the skills plugin; the first turn calls it if nobody did. */
   start(): Promise<void> {
     this.started ??= (async () => {
+      const { shell } = this.options.config.policy.tools;
+      if (shell.enabled && !shell.sandboxed) {
+        this.logger.warn(
+          'the shell runs without a sandbox, as policy.json acknowledges: it can reach whatever this service can',
+        );
+      }
       await this.gateway.start();
       this.skillsPlugin = await createSkillsPlugin(
         this.options.config,
@@ -92,6 +109,22 @@ export class AgentRuntime implements TurnRunner {
     const record = await this.currentRecord(id, startedAt);
     const resume = record?.sessionId ?? undefined;
 
+    const budget = this.turnBudget(record, startedAt);
+    if (budget.usd <= 0) {
+      this.logger.info('daily budget spent; turn not started', { conversationId: id });
+      return {
+        outcome: 'budget_exceeded',
+        text: '',
+        sessionId: resume ?? null,
+        startedSession: false,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        durationMs: this.now() - startedAt,
+        errorMessage: DAILY_BUDGET_MESSAGE,
+      };
+    }
+
     const cwd = await ensureWorkspace(this.options.workspaceRoot, request.conversation);
     const configDir = await mkdtemp(join(this.options.tempRoot ?? tmpdir(), 'agent-turn-'));
     const grant = this.gateway.grant();
@@ -104,6 +137,7 @@ export class AgentRuntime implements TurnRunner {
     let sessionId: string | null = resume ?? null;
     let result: SDKResultMessage | undefined;
     let failure: unknown;
+    let mcpReport: Promise<void> | undefined;
     try {
       await mkdir(join(configDir, 'tmp'));
       const options = this.queryOptions({
@@ -113,9 +147,14 @@ export class AgentRuntime implements TurnRunner {
         store,
         abort,
         grantEnv: modelEnvironment(this.options.modelAccess, grant),
+        maxBudgetUsd: budget.usd,
       });
-      for await (const message of query({ prompt: request.prompt, options })) {
-        if (message.type === 'system' && message.subtype === 'init') sessionId = message.session_id;
+      const turn = query({ prompt: request.prompt, options });
+      for await (const message of turn) {
+        if (message.type === 'system' && message.subtype === 'init') {
+          sessionId = message.session_id;
+          mcpReport = this.reportMcpServers(turn, message, id);
+        }
         if (message.type === 'result') result = message;
         notify(request.onMessage, message, this.logger);
       }
@@ -124,6 +163,7 @@ export class AgentRuntime implements TurnRunner {
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
       grant.revoke();
+      await mcpReport;
       await rm(configDir, { recursive: true, force: true });
     }
 
@@ -158,15 +198,72 @@ export class AgentRuntime implements TurnRunner {
 
     return {
       outcome,
-      text: result?.subtype === 'success' ? result.result : '',
+      text: outcome === 'success' && result?.subtype === 'success' ? result.result : '',
       sessionId,
       startedSession: !resume && sessionId !== null,
       inputTokens: usage.inputTokens + usage.cacheReadInputTokens + usage.cacheCreationInputTokens,
       outputTokens: usage.outputTokens,
       costUsd,
       durationMs: this.now() - startedAt,
-      errorMessage: userMessageFor(outcome),
+      errorMessage:
+        outcome === 'budget_exceeded' && budget.dailyBinds
+          ? DAILY_BUDGET_MESSAGE
+          : userMessageFor(outcome),
     };
+  }
+
+  /**
+   * What this turn may spend: the per-turn budget, or what is left of the
+   * conversation's daily budget if that is less (`dailyBinds`).
+   */
+  private turnBudget(
+    record: ConversationRecord | null,
+    now: number,
+  ): { usd: number; dailyBinds: boolean } {
+    const { policy } = this.options.config;
+    const spentToday = record?.costDay === utcDay(now) ? record.costDayUsd : 0;
+    const dailyLeft = policy.maxBudgetUsdPerConversationPerDay - spentToday;
+    return dailyLeft < policy.maxBudgetUsdPerTurn
+      ? { usd: dailyLeft, dailyBinds: true }
+      : { usd: policy.maxBudgetUsdPerTurn, dailyBinds: false };
+  }
+
+  /**
+   * Logs each MCP server that is not connected when the turn starts; the
+   * turn goes on without its tools. The reason is asked of Claude Code, best
+   * effort: the turn may be over before it answers.
+   */
+  private async reportMcpServers(
+    turn: Query,
+    init: SDKSystemMessage,
+    conversationId: string,
+  ): Promise<void> {
+    const unavailable = init.mcp_servers.filter((server) => server.status !== 'connected');
+    if (unavailable.length === 0) return;
+    let errors = new Map<string, string | undefined>();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Bounded: a control request to a process that has just exited may never be answered.
+      const statuses = await Promise.race([
+        turn.mcpServerStatus(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer')), MCP_STATUS_WAIT_MS);
+        }),
+      ]);
+      errors = new Map(statuses.map((server) => [server.name, server.error]));
+    } catch {
+      // The turn ended first, or Claude Code did not say; the status alone will do.
+    } finally {
+      clearTimeout(timer);
+    }
+    for (const server of unavailable) {
+      this.logger.warn('MCP server unavailable; the turn goes on without its tools', {
+        conversationId,
+        server: server.name,
+        status: server.status,
+        error: errors.get(server.name),
+      });
+    }
   }
 
   /** The conversation's record, after starting it afresh if it has expired. */
@@ -210,8 +307,12 @@ export class AgentRuntime implements TurnRunner {
     store: SessionStore;
     abort: AbortController;
     grantEnv: Record<string, string>;
+    maxBudgetUsd: number;
   }): Options {
     const { config } = this.options;
+    const skills = this.skillsPlugin
+      ? config.skills.map((skill) => `${SKILLS_PLUGIN_NAME}:${skill.name}`)
+      : [];
     return {
       cwd: turn.cwd,
       resume: turn.resume,
@@ -221,13 +322,28 @@ export class AgentRuntime implements TurnRunner {
         configDir: turn.configDir,
         modelEnv: turn.grantEnv,
         path: process.env.PATH,
+        mcpTimeoutMs: config.policy.mcpConnectTimeoutMs,
       }),
       model: this.options.model,
       systemPrompt: config.systemPrompt,
       agents: config.agents,
       mcpServers: config.mcpServers,
+      // Over stdin, not the command line, where any process could read their headers and env.
+      mcpServersDelivery: 'initialize',
       plugins: this.skillsPlugin ? [{ type: 'local', path: this.skillsPlugin }] : [],
+      // Only the agent directory's skills; Claude Code's bundled ones are not for a chat.
+      skills,
+      ...this.toolPolicy.queryOptions({
+        scope: {
+          workspace: turn.cwd,
+          readOnly: skillReadRoots(this.skillsPlugin, config.skillsDir),
+        },
+        configDir: turn.configDir,
+        skills: skills.length > 0,
+        logger: this.logger,
+      }),
       maxTurns: config.policy.maxTurns,
+      maxBudgetUsd: turn.maxBudgetUsd,
       // No settings files from the machine: the agent directory is the whole configuration.
       settingSources: [],
       stderr: (data) => this.logger.debug('claude code stderr', { data: data.trimEnd() }),
@@ -251,7 +367,9 @@ function outcomeOf(result: SDKResultMessage | undefined, aborted: boolean): Turn
   if (!result) return 'error';
   switch (result.subtype) {
     case 'success':
-      return 'success';
+      // A turn that ended on a model API error is reported as `success` with
+      // `is_error` set and the error text as its result: not an answer.
+      return result.is_error ? 'error' : 'success';
     case 'error_max_turns':
       return 'max_turns';
     case 'error_max_budget_usd':
@@ -282,7 +400,7 @@ function userMessageFor(outcome: TurnOutcome): string | undefined {
     case 'max_turns':
       return 'I stopped because this request needed more steps than I am allowed in one turn. Ask me to continue, or narrow the request.';
     case 'budget_exceeded':
-      return 'I stopped because this request reached its spending limit.';
+      return 'I stopped because this request reached its spending limit for one turn. Ask me to continue, or narrow the request.';
     case 'error':
       return 'Sorry, something went wrong while I was working on that. Please try again.';
   }

@@ -136,6 +136,13 @@ export class ModelGateway {
     if (!grant) {
       return sendError(res, 401, 'authentication_error', 'unknown or expired gateway token');
     }
+    if (!isModelRequest(req.method, grant.path)) {
+      this.logger.warn('model gateway refused a request that is not a model call', {
+        method: req.method,
+        path: grant.path.split('?')[0],
+      });
+      return sendError(res, 403, 'permission_error', 'the model gateway only forwards model calls');
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     // Concatenate rather than resolve, so an upstream with a path prefix keeps it.
@@ -183,6 +190,22 @@ export class ModelGateway {
     counter?.end();
     res.end();
   }
+}
+
+/**
+ * The calls Claude Code makes to the model, and all the gateway forwards: the
+ * Messages API (and its token counting) and Bedrock's invoke endpoints. The
+ * real credential is not lent out for anything else (files, batches, other
+ * services of the same cloud account), whoever holds a turn's token.
+ */
+const MODEL_PATHS = [
+  /^\/v1\/messages(\/count_tokens)?$/,
+  /^\/model\/[^/]+\/(invoke|invoke-with-response-stream|count-tokens)$/,
+];
+
+function isModelRequest(method: string | undefined, path: string): boolean {
+  const pathname = path.split('?')[0] ?? '';
+  return method === 'POST' && MODEL_PATHS.some((pattern) => pattern.test(pathname));
 }
 
 // Hop-by-hop headers and the agent's own credential never go upstream.

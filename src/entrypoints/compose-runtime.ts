@@ -59,7 +59,8 @@ export async function composeLocalRuntime(
     database,
     conversations,
     sessionStore,
-    sweepExpired: () => sweepExpiredConversations({ conversations, sessionStore, now: Date.now(), logger }),
+    sweepExpired: () =>
+      sweepExpiredConversations({ conversations, sessionStore, now: Date.now(), logger }),
     async close() {
       await runtime.close();
       database.close();

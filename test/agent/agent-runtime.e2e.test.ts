@@ -203,6 +203,19 @@ describe('agent runtime', () => {
     expect(result.errorMessage).toBeTruthy();
   });
 
+  it('reports a model API error as a failed turn, not as an answer', async () => {
+    const conversation = nextConversation();
+    // Every request fails; Claude Code gives up after a few quick retries and
+    // reports `success` with `is_error` and the API error as its text.
+    fixture.model.setFallback({ content: [], errorStatus: 400 });
+
+    const result = await fixture.newRuntime().runTurn({ conversation, prompt: 'Hello?' });
+
+    expect(result.outcome).toBe('error');
+    expect(result.text).toBe('');
+    expect(result.errorMessage).toMatch(/something went wrong/);
+  });
+
   it('ends a turn that exceeds the max-turns limit with a clear message', async () => {
     const conversation = nextConversation();
     // policy.json allows 3 agent turns; the model keeps calling tools.

@@ -133,11 +133,7 @@ export function describeConversationIndexContract(
 
     it("leaves the day's cost alone for a turn of an earlier day", async () => {
       const id = conversation();
-      const today = await index.recordTurn(
-        id,
-        turn({ at: T0 + 2 * HOUR, costUsd: 0.5 }),
-        null,
-      );
+      const today = await index.recordTurn(id, turn({ at: T0 + 2 * HOUR, costUsd: 0.5 }), null);
       // A turn that started before midnight and was recorded after.
       const late = await index.recordTurn(id, turn({ at: T0, costUsd: 0.25 }), today.version);
       expect(late.costDay).toBe('2023-11-15');

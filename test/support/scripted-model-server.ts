@@ -144,11 +144,13 @@ export class ScriptedModelServer {
   private readonly queue: QueuedStep[] = [];
   private server: Server | undefined;
   private baseUrl = '';
-  private readonly fallback: ReplyStep;
+  private readonly defaultFallback: ReplyStep;
+  private fallback: ReplyStep;
   private readonly latencyMs: number;
 
   constructor(options: ScriptedModelServerOptions = {}) {
-    this.fallback = options.fallback ?? reply.text('(scripted model: nothing queued)');
+    this.defaultFallback = options.fallback ?? reply.text('(scripted model: nothing queued)');
+    this.fallback = this.defaultFallback;
     this.latencyMs = options.latencyMs ?? 0;
   }
 
@@ -209,9 +211,17 @@ export class ScriptedModelServer {
     );
   }
 
+  /** Change the reply for requests nothing queued matches (e.g. a model that always fails). */
+  setFallback(step: ReplyStep): this {
+    this.fallback = step;
+    return this;
+  }
+
+  /** Forget recorded requests and queued replies, and restore the fallback. */
   reset(): void {
     this.requests.length = 0;
     this.queue.length = 0;
+    this.fallback = this.defaultFallback;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -22,6 +22,9 @@ import {
 import { isConditionalCheckFailed } from './dynamo-util.js';
 import { keyPart } from './table.js';
 
+/** Partition-key prefix of dedupe items; the ingress's IAM policy is scoped to it. */
+export const DEDUPE_KEY_PREFIX = 'D#';
+
 /** Remembers which ids were already accepted. */
 export interface UpdateDedupe {
   /** Claim `id`: true if it is new (go ahead), false if it was accepted or claimed before. */
@@ -96,7 +99,7 @@ export class DynamoUpdateDedupe implements UpdateDedupe {
   }
 
   #key(id: string): { pk: string; sk: string } {
-    return { pk: `D#${keyPart(this.#namespace)}#${keyPart(id)}`, sk: 'D' };
+    return { pk: `${DEDUPE_KEY_PREFIX}${keyPart(this.#namespace)}#${keyPart(id)}`, sk: 'D' };
   }
 
   #nowSeconds(): number {

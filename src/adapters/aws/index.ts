@@ -1,8 +1,10 @@
 /**
- * AWS storage adapters: DynamoDB (and S3) behind the session store, the
- * conversation index, update dedupe and conversation leases. Each lives in its
+ * AWS adapters: DynamoDB (and S3) behind the session store, the conversation
+ * index, update dedupe, conversation leases, turn control and the reply
+ * outbox; the SQS FIFO job sink the ingress sends to. Each lives in its
  * own file; import from a file directly where bundle size matters (the
- * ingress needs only the dedupe, which does not pull in the Agent SDK).
+ * ingress needs only the dedupe, the turn control's `requestStop` and the
+ * job sink, none of which pulls in the Agent SDK).
  */
 
 export {
@@ -16,16 +18,35 @@ export {
   type Lease,
 } from './dynamo-conversation-lease.js';
 export {
+  DynamoReplyOutbox,
+  type DynamoReplyOutboxOptions,
+} from './dynamo-reply-outbox.js';
+export {
   DynamoSessionStore,
   type DynamoSessionStoreOptions,
   sessionStoreRetentionDays,
 } from './dynamo-session-store.js';
+export {
+  DynamoTurnControl,
+  type DynamoTurnControlOptions,
+  TURN_CONTROL_KEY_PREFIX,
+} from './dynamo-turn-control.js';
 export {
   DynamoUpdateDedupe,
   type DynamoUpdateDedupeOptions,
   type UpdateDedupe,
 } from './dynamo-update-dedupe.js';
 export { AwsStorageError, SessionContentionError, TranscriptCorruptError } from './errors.js';
+export {
+  CONTROL_GROUP_SUFFIX,
+  deduplicationId,
+  type JobPayload,
+  jobPayloadSchema,
+  messageGroupId,
+  parseJobPayload,
+  SqsJobSink,
+  type SqsJobSinkOptions,
+} from './sqs-job-sink.js';
 export {
   EXPIRY_INDEX_NAME,
   storageTableDefinition,

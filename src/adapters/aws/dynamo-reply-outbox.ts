@@ -1,0 +1,114 @@
+/**
+ * The reply outbox on DynamoDB: the answer to a queue message, written before
+ * it is sent and ticked off part by part, so a message SQS delivers again
+ * (after a crash, a timeout, or a failed delete) finishes its delivery instead
+ * of running the turn and answering a second time.
+ *
+ * Item: pk `O#<enc key>`, sk `O`, `entry` (B: the gzipped JSON of the entry
+ * without `sent`; answers can be long, items stop at 400 KB), `sent` (N),
+ * `expiresAt` (TTL, epoch seconds).
+ *
+ * On SQS the worker cannot remove the message and the entry in one step, so
+ * it leaves entries to expire (`retentionSeconds`, longer than the queue keeps
+ * a message) rather than deleting them once the message is settled.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { OutboxEntry, ReplyOutbox } from '../../ports/reply-outbox.js';
+import { AwsStorageError } from './errors.js';
+import { keyPart } from './table.js';
+
+export interface DynamoReplyOutboxOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** How long an entry is kept (default 7 days; SQS keeps a message at most 14, this stack 4). */
+  retentionSeconds?: number;
+  /** Clock, epoch ms (injectable for tests). */
+  now?: () => number;
+}
+
+/** Leaves room for the keys and numbers within DynamoDB's 400 KB item limit. */
+const MAX_ENTRY_BYTES = 390_000;
+
+export class DynamoReplyOutbox implements ReplyOutbox {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #retention: number;
+  readonly #now: () => number;
+
+  constructor(options: DynamoReplyOutboxOptions) {
+    this.#doc = DynamoDBDocumentClient.from(options.client);
+    this.#table = options.tableName;
+    this.#retention = options.retentionSeconds ?? 7 * 86_400;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async get(key: string): Promise<OutboxEntry | null> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: outboxKey(key), ConsistentRead: true }),
+    );
+    if (!Item || (typeof Item.expiresAt === 'number' && Item.expiresAt <= this.#nowSeconds())) {
+      return null;
+    }
+    let stored: Omit<OutboxEntry, 'sent'>;
+    try {
+      stored = JSON.parse(gunzipSync(Item.entry as Uint8Array).toString('utf8'));
+    } catch (error) {
+      throw new AwsStorageError(`reply outbox entry ${key} cannot be read`, { cause: error });
+    }
+    return { ...stored, sent: Number(Item.sent ?? 0) };
+  }
+
+  async put(key: string, entry: Omit<OutboxEntry, 'sent'>): Promise<void> {
+    const { messageIds, parts, disposition, replyTo } = entry;
+    const data = gzipSync(JSON.stringify({ messageIds, parts, disposition, replyTo }));
+    if (data.byteLength > MAX_ENTRY_BYTES) {
+      throw new AwsStorageError(
+        `reply outbox entry ${key} is ${data.byteLength} bytes compressed, above the item limit`,
+      );
+    }
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          ...outboxKey(key),
+          entry: data,
+          sent: 0,
+          expiresAt: this.#nowSeconds() + this.#retention,
+        },
+      }),
+    );
+  }
+
+  async markSent(key: string, sent: number): Promise<void> {
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: outboxKey(key),
+        UpdateExpression: 'SET sent = :sent',
+        // Never recreate a deleted entry as a bare counter.
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':sent': sent },
+      }),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#doc.send(new DeleteCommand({ TableName: this.#table, Key: outboxKey(key) }));
+  }
+
+  #nowSeconds(): number {
+    return Math.floor(this.#now() / 1000);
+  }
+}
+
+function outboxKey(key: string): { pk: string; sk: string } {
+  return { pk: `O#${keyPart(key)}`, sk: 'O' };
+}

@@ -1,0 +1,64 @@
+import type { BotIdentity } from '../../adapters/telegram/normalize-update.js';
+
+/**
+ * The two Bot API calls the ingress makes, on plain `fetch`: the ingress
+ * bundle stays free of grammY, and its cold start small. The worker, which
+ * sends the answers, uses grammY through the Telegram adapter.
+ */
+
+const TELEGRAM_API_ROOT = 'https://api.telegram.org';
+
+export class BotApiError extends Error {
+  override readonly name = 'BotApiError';
+}
+
+export interface BotApiLite {
+  getMe(): Promise<BotIdentity>;
+  answerCallbackQuery(id: string, text: string): Promise<void>;
+}
+
+export function botApiLite(options: {
+  token: string;
+  apiRoot?: string | undefined;
+  timeoutMs?: number | undefined;
+}): BotApiLite {
+  const root = (options.apiRoot ?? TELEGRAM_API_ROOT).replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const call = async (method: string, params: Record<string, unknown>): Promise<unknown> => {
+    let response: Response;
+    try {
+      response = await fetch(`${root}/bot${options.token}/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(params),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      // The URL holds the token; say what failed without it.
+      throw new BotApiError(`${method}: ${error instanceof Error ? error.name : 'request failed'}`);
+    }
+    const body = (await response.json().catch(() => null)) as {
+      ok?: boolean;
+      result?: unknown;
+      description?: string;
+    } | null;
+    if (!body?.ok) {
+      throw new BotApiError(
+        `${method}: ${response.status} ${body?.description ?? response.statusText}`,
+      );
+    }
+    return body.result;
+  };
+  return {
+    async getMe() {
+      const me = (await call('getMe', {})) as { id?: unknown; username?: unknown };
+      if (typeof me.id !== 'number' || typeof me.username !== 'string') {
+        throw new BotApiError('getMe: unexpected answer');
+      }
+      return { id: me.id, username: me.username };
+    },
+    async answerCallbackQuery(id, text) {
+      await call('answerCallbackQuery', { callback_query_id: id, text });
+    },
+  };
+}

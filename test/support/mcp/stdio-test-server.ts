@@ -1,0 +1,14 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { z } from 'zod';
+import { STDIO_TOOL, stdioReply } from './mcp-test-servers.js';
+
+// Started by Claude Code as a child process (see stdioServerEntry); speaks
+// MCP on stdin and stdout until Claude Code closes them.
+const server = new McpServer({ name: 'stdio-test-server', version: '1.0.0' });
+server.registerTool(
+  STDIO_TOOL,
+  { description: 'Reverses a piece of text.', inputSchema: { text: z.string() } },
+  async ({ text }) => ({ content: [{ type: 'text', text: stdioReply(text) }] }),
+);
+await server.connect(new StdioServerTransport());
