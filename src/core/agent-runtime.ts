@@ -3,34 +3,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type Options,
-  type Query,
   query,
   type SDKMessage,
   type SDKResultMessage,
-  type SDKSystemMessage,
   type SessionStore,
 } from '@anthropic-ai/claude-agent-sdk';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { ConversationIndex, ConversationRecord } from '../ports/conversation-index.js';
-import { utcDay, VersionConflictError } from '../ports/conversation-index.js';
+import { VersionConflictError } from '../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import { agentEnvironment } from './agent-environment.js';
 import { type ConversationRef, conversationId } from './conversation.js';
+import { reportUnavailableMcpServers } from './mcp-status-report.js';
 import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
 import { ModelGateway } from './model-gateway.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
 import { createSkillsPlugin, SKILLS_PLUGIN_NAME } from './skills-plugin.js';
 import { skillReadRoots, ToolPolicy } from './tool-policy.js';
-import type { TurnOutcome, TurnRequest, TurnResult, TurnRunner } from './turn.js';
+import type { TurnRequest, TurnResult, TurnRunner } from './turn.js';
+import { DAILY_BUDGET_MESSAGE, turnBudget } from './turn-budget.js';
+import { outcomeOf, turnCost, userMessageFor } from './turn-outcome.js';
 import { ensureWorkspace } from './workspace.js';
 
 export const DEFAULT_SESSION_TTL_MS = 25 * 24 * 60 * 60 * 1000;
-
-/** How long a turn's end may wait for Claude Code to say why an MCP server is unavailable. */
-const MCP_STATUS_WAIT_MS = 2_000;
-
-const DAILY_BUDGET_MESSAGE =
-  'This conversation has reached its spending limit for today. It resets at midnight UTC.';
 
 export interface AgentRuntimeOptions {
   config: AgentConfig;
@@ -109,7 +104,7 @@ export class AgentRuntime implements TurnRunner {
     const record = await this.currentRecord(id, startedAt);
     const resume = record?.sessionId ?? undefined;
 
-    const budget = this.turnBudget(record, startedAt);
+    const budget = turnBudget(this.options.config.policy, record, startedAt);
     if (budget.usd <= 0) {
       this.logger.info('daily budget spent; turn not started', { conversationId: id });
       return {
@@ -153,7 +148,7 @@ export class AgentRuntime implements TurnRunner {
       for await (const message of turn) {
         if (message.type === 'system' && message.subtype === 'init') {
           sessionId = message.session_id;
-          mcpReport = this.reportMcpServers(turn, message, id);
+          mcpReport = reportUnavailableMcpServers(turn, message, id, this.logger);
         }
         if (message.type === 'result') result = message;
         notify(request.onMessage, message, this.logger);
@@ -210,60 +205,6 @@ export class AgentRuntime implements TurnRunner {
           ? DAILY_BUDGET_MESSAGE
           : userMessageFor(outcome),
     };
-  }
-
-  /**
-   * What this turn may spend: the per-turn budget, or what is left of the
-   * conversation's daily budget if that is less (`dailyBinds`).
-   */
-  private turnBudget(
-    record: ConversationRecord | null,
-    now: number,
-  ): { usd: number; dailyBinds: boolean } {
-    const { policy } = this.options.config;
-    const spentToday = record?.costDay === utcDay(now) ? record.costDayUsd : 0;
-    const dailyLeft = policy.maxBudgetUsdPerConversationPerDay - spentToday;
-    return dailyLeft < policy.maxBudgetUsdPerTurn
-      ? { usd: dailyLeft, dailyBinds: true }
-      : { usd: policy.maxBudgetUsdPerTurn, dailyBinds: false };
-  }
-
-  /**
-   * Logs each MCP server that is not connected when the turn starts; the
-   * turn goes on without its tools. The reason is asked of Claude Code, best
-   * effort: the turn may be over before it answers.
-   */
-  private async reportMcpServers(
-    turn: Query,
-    init: SDKSystemMessage,
-    conversationId: string,
-  ): Promise<void> {
-    const unavailable = init.mcp_servers.filter((server) => server.status !== 'connected');
-    if (unavailable.length === 0) return;
-    let errors = new Map<string, string | undefined>();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // Bounded: a control request to a process that has just exited may never be answered.
-      const statuses = await Promise.race([
-        turn.mcpServerStatus(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('no answer')), MCP_STATUS_WAIT_MS);
-        }),
-      ]);
-      errors = new Map(statuses.map((server) => [server.name, server.error]));
-    } catch {
-      // The turn ended first, or Claude Code did not say; the status alone will do.
-    } finally {
-      clearTimeout(timer);
-    }
-    for (const server of unavailable) {
-      this.logger.warn('MCP server unavailable; the turn goes on without its tools', {
-        conversationId,
-        server: server.name,
-        status: server.status,
-        error: errors.get(server.name),
-      });
-    }
   }
 
   /** The conversation's record, after starting it afresh if it has expired. */
@@ -358,50 +299,5 @@ function notify(onMessage: TurnRequest['onMessage'], message: SDKMessage, logger
   } catch (error) {
     // Progress display is best effort; it must never break the turn.
     logger.warn('turn progress callback failed', { error: String(error) });
-  }
-}
-
-function outcomeOf(result: SDKResultMessage | undefined, aborted: boolean): TurnOutcome {
-  if (aborted) return 'cancelled';
-  // The SDK throws after yielding an error result; the result says more than the throw.
-  if (!result) return 'error';
-  switch (result.subtype) {
-    case 'success':
-      // A turn that ended on a model API error is reported as `success` with
-      // `is_error` set and the error text as its result: not an answer.
-      return result.is_error ? 'error' : 'success';
-    case 'error_max_turns':
-      return 'max_turns';
-    case 'error_max_budget_usd':
-      return 'budget_exceeded';
-    default:
-      return 'error';
-  }
-}
-
-/**
- * The SDK's `total_cost_usd` on a resumed session continues from the total the
- * transcript saved, so this turn's cost is the difference from the session's
- * total recorded after the previous turn — never negative.
- */
-function turnCost(result: SDKResultMessage | undefined, record: ConversationRecord | null): number {
-  if (!result) return 0;
-  const total = result.total_cost_usd;
-  const previous = record?.sessionId ? record.sessionCostUsd : 0;
-  return total >= previous ? total - previous : total;
-}
-
-function userMessageFor(outcome: TurnOutcome): string | undefined {
-  switch (outcome) {
-    case 'success':
-      return undefined;
-    case 'cancelled':
-      return 'Stopped.';
-    case 'max_turns':
-      return 'I stopped because this request needed more steps than I am allowed in one turn. Ask me to continue, or narrow the request.';
-    case 'budget_exceeded':
-      return 'I stopped because this request reached its spending limit for one turn. Ask me to continue, or narrow the request.';
-    case 'error':
-      return 'Sorry, something went wrong while I was working on that. Please try again.';
   }
 }

@@ -1,0 +1,52 @@
+import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { ConversationRecord } from '../ports/conversation-index.js';
+import type { TurnOutcome } from './turn.js';
+
+/** How a turn ended, from the SDK's result message (absent when Claude Code died first). */
+export function outcomeOf(result: SDKResultMessage | undefined, aborted: boolean): TurnOutcome {
+  if (aborted) return 'cancelled';
+  // The SDK throws after yielding an error result; the result says more than the throw.
+  if (!result) return 'error';
+  switch (result.subtype) {
+    case 'success':
+      // A turn that ended on a model API error is reported as `success` with
+      // `is_error` set and the error text as its result: not an answer.
+      return result.is_error ? 'error' : 'success';
+    case 'error_max_turns':
+      return 'max_turns';
+    case 'error_max_budget_usd':
+      return 'budget_exceeded';
+    default:
+      return 'error';
+  }
+}
+
+/**
+ * The SDK's `total_cost_usd` on a resumed session continues from the total the
+ * transcript saved, so this turn's cost is the difference from the session's
+ * total recorded after the previous turn — never negative.
+ */
+export function turnCost(
+  result: SDKResultMessage | undefined,
+  record: ConversationRecord | null,
+): number {
+  if (!result) return 0;
+  const total = result.total_cost_usd;
+  const previous = record?.sessionId ? record.sessionCostUsd : 0;
+  return total >= previous ? total - previous : total;
+}
+
+export function userMessageFor(outcome: TurnOutcome): string | undefined {
+  switch (outcome) {
+    case 'success':
+      return undefined;
+    case 'cancelled':
+      return 'Stopped.';
+    case 'max_turns':
+      return 'I stopped because this request needed more steps than I am allowed in one turn. Ask me to continue, or narrow the request.';
+    case 'budget_exceeded':
+      return 'I stopped because this request reached its spending limit for one turn. Ask me to continue, or narrow the request.';
+    case 'error':
+      return 'Sorry, something went wrong while I was working on that. Please try again.';
+  }
+}
