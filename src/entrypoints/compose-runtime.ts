@@ -1,24 +1,13 @@
 import path from 'node:path';
-import { bedrockUpstream } from '../adapters/bedrock/bedrock-upstream.js';
 import { databaseFile, openDatabase, type SqliteDatabase } from '../adapters/sqlite/database.js';
 import { SqliteConversationIndex } from '../adapters/sqlite/sqlite-conversation-index.js';
 import { SqliteSessionStore } from '../adapters/sqlite/sqlite-session-store.js';
 import { loadAgentConfig } from '../config/agent-config.js';
-import type { Env, ModelSettings, RuntimeSettings } from '../config/runtime-settings.js';
+import type { Env, RuntimeSettings } from '../config/runtime-settings.js';
 import { AgentRuntime } from '../core/agent-runtime.js';
 import { sweepExpiredConversations } from '../core/expiry-sweeper.js';
-import type { ModelAccess } from '../core/model-access.js';
 import type { Logger } from '../ports/logger.js';
-
-export function modelAccessFrom(settings: ModelSettings): ModelAccess {
-  return settings.provider === 'anthropic'
-    ? settings
-    : {
-        provider: 'bedrock',
-        region: settings.region,
-        upstream: bedrockUpstream({ region: settings.region }),
-      };
-}
+import { modelAccessFrom } from './model-access-from-settings.js';
 
 export interface LocalRuntime {
   runtime: AgentRuntime;

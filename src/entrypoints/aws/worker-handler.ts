@@ -59,12 +59,13 @@ import { conversationId } from '../../core/conversation.js';
 import {
   type BatchResult,
   ConversationWorker,
+  type ConversationWorkerOptions,
   type WorkerTexts,
 } from '../../core/conversation-worker.js';
 import type { TurnRunner } from '../../core/turn.js';
 import type { Channel } from '../../ports/channel.js';
 import type { Logger } from '../../ports/logger.js';
-import { modelAccessFrom } from '../compose-runtime.js';
+import { modelAccessFrom } from '../model-access-from-settings.js';
 import { DeadlineTurnRunner } from './deadline-turn-runner.js';
 import { loadWorkerSettings, type WorkerSettings } from './handler-settings.js';
 import { type LambdaLogger, lambdaLogger } from './lambda-logger.js';
@@ -93,6 +94,8 @@ export interface WorkerOptions {
   /** How often a running turn looks for a `/stop` (default 1 s). */
   stopPollIntervalMs?: number;
   texts?: Partial<WorkerTexts>;
+  /** The status message of long turns (delays, or `false` for none); defaults otherwise. */
+  progress?: ConversationWorkerOptions['progress'];
 }
 
 export interface LambdaWorker {
@@ -170,6 +173,7 @@ export function createWorker(options: WorkerOptions = {}): LambdaWorker {
       turns,
       maxAttempts: c.settings.maxAttempts,
       texts: options.texts,
+      progress: options.progress,
       logger,
     });
 
