@@ -1,10 +1,15 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeChannel, PermanentTestError } from '../../test/support/fake-channel.js';
 import { FakeTurnRunner, gatedTurn } from '../../test/support/fake-turn-runner.js';
 import { command, testMessage } from '../../test/support/inbound-messages.js';
 import { fixedConversationIndex, MemoryReplyOutbox } from '../../test/support/memory-stores.js';
+import { assistantToolUse } from '../../test/support/sdk-messages.js';
 import { conversationId } from './conversation.js';
-import { ConversationWorker, DEFAULT_TEXTS } from './conversation-worker.js';
+import {
+  ConversationWorker,
+  type ConversationWorkerOptions,
+  DEFAULT_TEXTS,
+} from './conversation-worker.js';
 import type { InboundMessage } from './inbound-message.js';
 import { LocalTurnControl } from './local-turn-control.js';
 
@@ -16,7 +21,7 @@ describe('ConversationWorker', () => {
   let worker: ConversationWorker;
   const clock = 10_000_000;
 
-  const make = (records = {}) =>
+  const make = (records = {}, extra: Partial<ConversationWorkerOptions> = {}) =>
     new ConversationWorker({
       runner,
       channel,
@@ -25,6 +30,7 @@ describe('ConversationWorker', () => {
       conversations: fixedConversationIndex(records),
       maxAttempts: 3,
       now: () => clock,
+      ...extra,
     });
 
   beforeEach(() => {
@@ -210,5 +216,132 @@ describe('ConversationWorker', () => {
     shutdown.abort();
     expect(await running).toEqual({ type: 'released' });
     expect(channel.sent).toHaveLength(0);
+  });
+
+  describe('progress message', () => {
+    beforeEach(() => {
+      vi.useFakeTimers();
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** A turn that runs until released; `step` feeds it SDK messages meanwhile. */
+    const slowTurn = async (id = 'slow') => {
+      const gate = gatedTurn('the answer');
+      runner.next(gate.turn);
+      const result = turn([testMessage({ id, text: 'work' })]);
+      await gate.started;
+      const request = runner.requests.at(-1);
+      const step = (name: string, input: Record<string, unknown>) =>
+        request?.onMessage?.(assistantToolUse(name, input));
+      return { gate, result, step };
+    };
+    const actions = () => channel.statusCalls.map((call) => call.action);
+
+    it('shows nothing for a quick answer', async () => {
+      const result = turn([testMessage({ id: 'quick', text: 'hi' })]);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(await result).toMatchObject({ type: 'settled', completed: ['quick'] });
+      expect(channel.statusCalls).toEqual([]);
+    });
+
+    it('appears after the delay, edits at most once per interval when something changed, and is deleted before the answer', async () => {
+      const { gate, result, step } = await slowTurn();
+      step('Read', { file_path: '/workspace/notes.txt' });
+      await vi.advanceTimersByTimeAsync(2_999);
+      expect(channel.statusCalls).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(channel.statusCalls).toEqual([
+        expect.objectContaining({ action: 'send', text: 'Working on it…\n• Reading notes.txt' }),
+      ]);
+
+      // Three steps within one interval: one edit, with the latest lines.
+      step('WebSearch', { query: 'S3 pricing' });
+      step('WebFetch', { url: 'https://aws.amazon.com/s3/pricing/' });
+      step('Agent', { prompt: 'p', subagent_type: 'aws-support' });
+      await vi.advanceTimersByTimeAsync(1_999);
+      expect(actions()).toEqual(['send']);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(channel.statusCalls.at(-1)).toMatchObject({
+        action: 'edit',
+        text: 'Working on it…\n• Searching the web for "S3 pricing"\n• Fetching aws.amazon.com\n• Asking the aws-support subagent',
+      });
+      // Nothing new: no more edits.
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(actions()).toEqual(['send', 'edit']);
+
+      let statusesWhenAnswered = -1;
+      const send = channel.send.bind(channel);
+      channel.send = async (...args) => {
+        statusesWhenAnswered = channel.statuses.size;
+        return send(...args);
+      };
+      gate.release();
+      expect(await result).toMatchObject({ type: 'settled', completed: ['slow'] });
+      expect(actions()).toEqual(['send', 'edit', 'delete']);
+      expect(statusesWhenAnswered).toBe(0);
+      expect(channel.texts()).toEqual(['the answer']);
+    });
+
+    it('never breaks the turn: a failing edit is skipped, a failing delete leaves "Done."', async () => {
+      channel.statusFailures.edit = new Error('Too Many Requests');
+      const { gate, result, step } = await slowTurn();
+      await vi.advanceTimersByTimeAsync(3_000);
+      expect(channel.statuses.size).toBe(1);
+      step('Read', { file_path: 'a.txt' });
+      await vi.advanceTimersByTimeAsync(2_000);
+      channel.statusFailures.edit = undefined;
+      channel.statusFailures.delete = new Error('message can not be deleted');
+      gate.release();
+      expect(await result).toMatchObject({ type: 'settled', completed: ['slow'] });
+      expect([...channel.statuses.values()]).toEqual([DEFAULT_TEXTS.workingDone]);
+      expect(channel.texts()).toEqual(['the answer']);
+    });
+
+    it('gives up on progress for the turn when the status message cannot be sent', async () => {
+      channel.statusFailures.send = new Error('network down');
+      const { gate, result, step } = await slowTurn();
+      await vi.advanceTimersByTimeAsync(3_000);
+      step('Read', { file_path: 'a.txt' });
+      await vi.advanceTimersByTimeAsync(10_000);
+      gate.release();
+      expect(await result).toMatchObject({ type: 'settled', completed: ['slow'] });
+      expect(channel.statusCalls).toEqual([]);
+      expect(channel.texts()).toEqual(['the answer']);
+    });
+
+    it('is removed when the turn is stopped, and not shown when progress is off', async () => {
+      const { result } = await slowTurn();
+      await vi.advanceTimersByTimeAsync(3_000);
+      await control(testMessage({ body: command('stop') }));
+      await result;
+      expect(actions()).toEqual(['send', 'delete']);
+      expect(channel.texts()).toEqual([DEFAULT_TEXTS.stopped]);
+
+      worker = make({}, { progress: false });
+      channel.statusCalls.length = 0;
+      const { gate, result: quiet } = await slowTurn('quiet');
+      await vi.advanceTimersByTimeAsync(10_000);
+      gate.release();
+      await quiet;
+      expect(channel.statusCalls).toEqual([]);
+    });
+
+    it('shows no progress when a re-run only redelivers a saved answer', async () => {
+      const message = testMessage({ id: 'saved' });
+      await outbox.put('saved', {
+        messageIds: ['saved'],
+        parts: [{ text: 'saved answer' }],
+        disposition: 'answered',
+        replyTo: undefined,
+      });
+      const result = turn([message], 2);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(await result).toMatchObject({ type: 'settled', completed: ['saved'] });
+      expect(runner.requests).toHaveLength(0);
+      expect(channel.statusCalls).toEqual([]);
+      expect(channel.texts()).toEqual(['saved answer']);
+    });
   });
 });

@@ -1,18 +1,20 @@
-import type { Channel, OutgoingPart } from '../ports/channel.js';
+import { type Channel, hasStatusMessages, type OutgoingPart } from '../ports/channel.js';
 import type { ConversationIndex } from '../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { OutboxEntry, ReplyOutbox } from '../ports/reply-outbox.js';
 import type { TurnControl } from '../ports/turn-control.js';
-import { conversationId } from './conversation.js';
+import { type ConversationRef, conversationId } from './conversation.js';
 import { type InboundMessage, type LaneKind, promptFor } from './inbound-message.js';
+import { DEFAULT_PROGRESS, ProgressMessage, type ProgressSettings } from './progress-message.js';
 import type { TurnRunner } from './turn.js';
 
 /**
  * The channel-independent handling of one batch of a conversation's messages:
  * commands, one agent turn for the texts that queued up together, the typing
- * indicator while it runs, the answer, and the one failure message when all
- * attempts are spent. Written once; the local worker pool and the Lambda
- * worker both drive it, each with its own queue semantics around it.
+ * indicator and (when the turn takes a while) a status message while it runs,
+ * the answer, and the one failure message when all attempts are spent.
+ * Written once; the local worker pool and the Lambda worker both drive it,
+ * each with its own queue semantics around it.
  *
  * Every answer goes through the reply outbox before it is sent: a batch that
  * is handled again after a crash finds its answer there and only finishes
@@ -26,6 +28,10 @@ export interface WorkerTexts {
   stopped: string;
   emptyAnswer: string;
   failed: string;
+  /** Heading of the status message shown while a long turn runs. */
+  working: string;
+  /** What the status message says at the end if it cannot be deleted. */
+  workingDone: string;
   unsupported(what: string): string;
 }
 
@@ -46,6 +52,8 @@ export const DEFAULT_TEXTS: WorkerTexts = {
   failed:
     'Sorry, I could not answer your last message: something kept failing on my side. Please try again in a moment.',
   unsupported: (what) => `Sorry, I can't handle ${what} yet. Please send me text.`,
+  working: 'Working on it…',
+  workingDone: 'Done.',
 };
 
 export interface ConversationWorkerOptions {
@@ -59,6 +67,11 @@ export interface ConversationWorkerOptions {
   texts?: Partial<WorkerTexts> | undefined;
   /** How often to renew the typing indicator (Telegram's lasts about 5 s). */
   typingIntervalMs?: number | undefined;
+  /**
+   * The status message shown while a turn runs, on channels that support it
+   * (see `Channel.sendStatus`); `false` turns it off. Defaults: DEFAULT_PROGRESS.
+   */
+  progress?: Partial<ProgressSettings> | false | undefined;
   logger?: Logger | undefined;
   now?: (() => number) | undefined;
 }
@@ -114,12 +127,15 @@ export class ConversationWorker {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly typingIntervalMs: number;
+  private readonly progress: ProgressSettings | undefined;
 
   constructor(private readonly options: ConversationWorkerOptions) {
     this.texts = { ...DEFAULT_TEXTS, ...options.texts };
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.typingIntervalMs = options.typingIntervalMs ?? 4_000;
+    this.progress =
+      options.progress === false ? undefined : { ...DEFAULT_PROGRESS, ...options.progress };
   }
 
   async handle(input: BatchInput): Promise<BatchResult> {
@@ -192,12 +208,15 @@ export class ConversationWorker {
       ? AbortSignal.any([running.signal, input.shutdown])
       : running.signal;
     const stopTyping = this.keepTyping(head);
+    const progress = this.progressMessage(conversation);
+    progress?.start();
     const startedAt = this.now();
     try {
       const result = await this.options.runner.runTurn({
         conversation,
         prompt: promptFor(messages),
         signal,
+        onMessage: progress && ((message) => progress.onMessage(message)),
       });
       this.logger.info('turn finished', {
         conversationId: id,
@@ -225,7 +244,23 @@ export class ConversationWorker {
     } finally {
       stopTyping();
       running.end();
+      // Gone before the answer is sent (or, if Telegram is slow, soon after).
+      await progress?.finish();
     }
+  }
+
+  /** The turn's status message, if the channel can show one and it is not turned off. */
+  private progressMessage(conversation: ConversationRef): ProgressMessage | undefined {
+    const { channel } = this.options;
+    if (!this.progress || !hasStatusMessages(channel)) return undefined;
+    return new ProgressMessage({
+      channel,
+      conversation,
+      settings: this.progress,
+      heading: this.texts.working,
+      done: this.texts.workingDone,
+      logger: this.logger,
+    });
   }
 
   private async control(message: InboundMessage): Promise<Answer | null> {

@@ -4,7 +4,7 @@ import { TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { TelegramChannel } from '../adapters/telegram/telegram-channel.js';
 import type { AppSettings } from '../config/app-settings.js';
 import type { Env } from '../config/runtime-settings.js';
-import { ConversationWorker } from '../core/conversation-worker.js';
+import { ConversationWorker, type ConversationWorkerOptions } from '../core/conversation-worker.js';
 import { Ingress } from '../core/ingress.js';
 import { LocalTurnControl } from '../core/local-turn-control.js';
 import { WorkerPool } from '../core/worker-pool.js';
@@ -25,6 +25,8 @@ export interface LocalAppOptions {
   logger?: Logger | undefined;
   /** An update could not be stored: stop at once, without confirming it to Telegram. */
   onFatal?: ((error: unknown) => void) | undefined;
+  /** The status message of long turns (delays, or `false` for none); defaults otherwise. */
+  progress?: ConversationWorkerOptions['progress'];
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -82,6 +84,7 @@ export async function startLocalApp(
       conversations: local.conversations,
       turns,
       maxAttempts: settings.worker.maxAttempts,
+      progress: options.progress,
       logger,
     });
     pool = new WorkerPool({

@@ -23,8 +23,31 @@ export interface Channel {
   /** Show that the agent is working (Telegram's "typing…", which fades after ~5 s). */
   showTyping(conversation: ConversationRef): Promise<void>;
   /**
+   * Optional, all three or none: a plain-text status message that says what
+   * a long turn is doing, edited as it goes and deleted when the answer is
+   * ready. Without them the channel only shows typing.
+   *
+   * Sends a status message and returns its id (the channel's message id).
+   */
+  sendStatus?(conversation: ConversationRef, text: string): Promise<string>;
+  /** Replaces the status message's text. */
+  editStatus?(conversation: ConversationRef, messageId: string, text: string): Promise<void>;
+  /** Removes the status message. */
+  deleteStatus?(conversation: ConversationRef, messageId: string): Promise<void>;
+  /**
    * True when sending failed for a reason retrying cannot fix: the bot was
    * blocked or removed, the chat is gone. The worker then gives up quietly.
    */
   isPermanentFailure(error: unknown): boolean;
+}
+
+/** A channel that can show status messages. */
+export type StatusChannel = Required<Pick<Channel, 'sendStatus' | 'editStatus' | 'deleteStatus'>>;
+
+export function hasStatusMessages(channel: Channel): channel is Channel & StatusChannel {
+  return (
+    typeof channel.sendStatus === 'function' &&
+    typeof channel.editStatus === 'function' &&
+    typeof channel.deleteStatus === 'function'
+  );
 }

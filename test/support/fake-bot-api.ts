@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
  * serves `getUpdates` long polling from a queue the test fills with
  * `pushUpdate`. Formatted messages are checked the way Telegram checks them:
  * malformed HTML is refused with "can't parse entities", and text longer than
- * 4096 UTF-16 units after parsing with "message is too long".
+ * 4096 UTF-16 units after parsing with "message is too long". It keeps the
+ * chats' messages, so `editMessageText` and `deleteMessage` work on what was
+ * sent and fail as Telegram's do (not found, not modified).
  */
 
 export interface RecordedCall {
@@ -66,6 +68,8 @@ export class FakeBotApi {
   private waiters: Waiter[] = [];
   private readonly injected = new Map<string, InjectedError[]>();
   private readonly messageIds = new Map<number, number>();
+  /** Visible text of each message still in its chat, by `chatId:messageId`. */
+  private readonly chatMessages = new Map<string, string>();
   private readonly listeners = new Set<() => void>();
 
   private constructor(options: FakeBotApiOptions) {
@@ -132,12 +136,16 @@ export class FakeBotApi {
     return this.calls.filter((call) => call.method === method);
   }
 
-  /** Messages the bot sent successfully (sendMessage), oldest first. */
+  /**
+   * Messages the bot sent successfully (sendMessage) and has not deleted,
+   * oldest first, with the text they were sent with.
+   */
   sentMessages(chatId?: number, threadId?: number): SentMessage[] {
     const sent: SentMessage[] = [];
     for (const call of this.calls) {
       if (call.method !== 'sendMessage' || call.error) continue;
       const result = call.result as { message_id: number; text: string };
+      if (!this.chatMessages.has(`${Number(call.params.chat_id)}:${result.message_id}`)) continue;
       const message: SentMessage = {
         chatId: Number(call.params.chat_id),
         threadId: call.params.message_thread_id ? Number(call.params.message_thread_id) : undefined,
@@ -264,8 +272,24 @@ export class FakeBotApi {
         const checked = checkMessageText(String(params.text ?? ''), params.parse_mode);
         if ('error' in checked) return checked;
         const chatId = Number(params.chat_id);
-        const messageId =
-          method === 'editMessageText' ? Number(params.message_id) : this.nextMessageId(chatId);
+        const editing = method === 'editMessageText';
+        const messageId = editing ? Number(params.message_id) : this.nextMessageId(chatId);
+        const key = `${chatId}:${messageId}`;
+        if (editing && !this.chatMessages.has(key)) {
+          return {
+            error: { error_code: 400, description: 'Bad Request: message to edit not found' },
+          };
+        }
+        if (editing && this.chatMessages.get(key) === checked.text) {
+          return {
+            error: {
+              error_code: 400,
+              description:
+                'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+            },
+          };
+        }
+        this.chatMessages.set(key, checked.text);
         return {
           result: {
             message_id: messageId,
@@ -279,10 +303,19 @@ export class FakeBotApi {
           },
         };
       }
+      case 'deleteMessage': {
+        const key = `${Number(params.chat_id)}:${Number(params.message_id)}`;
+        if (!this.chatMessages.delete(key)) {
+          return {
+            error: { error_code: 400, description: 'Bad Request: message to delete not found' },
+          };
+        }
+        return { result: true };
+      }
       case 'getWebhookInfo':
         return { result: { url: '', has_custom_certificate: false, pending_update_count: 0 } };
       default:
-        // sendChatAction, setMyCommands, deleteWebhook, setWebhook, deleteMessage, ...
+        // sendChatAction, setMyCommands, deleteWebhook, setWebhook, ...
         return { result: true };
     }
   }

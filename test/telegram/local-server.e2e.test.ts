@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TEXTS } from '../../src/core/conversation-worker.js';
 import { parseTelegramHtml, textMessageUpdate } from '../support/fake-bot-api.js';
-import { lastUserText, reply, requestText } from '../support/scripted-model-server.js';
+import { lastUserText, reply, requestText, toolResults } from '../support/scripted-model-server.js';
 import { ALLOWED_USER, OTHER_ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
 
 // The whole local server in this process: grammY long polling against a fake
@@ -17,6 +17,12 @@ beforeAll(async () => {
     const text = lastUserText(request);
     if (text.includes('slow task')) return reply.text('too late', { delayMs: 20_000 });
     if (text.includes('long answer please')) return reply.text(longMarkdown());
+    if (text.includes('check my notes')) {
+      // A tool call, then an answer slow enough for the progress message to show.
+      return toolResults(request).length === 0
+        ? reply.toolUse('Read', { file_path: 'notes.txt' })
+        : reply.text('Your notes are empty.', { delayMs: 4_000 });
+    }
     return reply.text(`echo: ${text}`);
   };
   await harness.startApp();
@@ -111,6 +117,41 @@ describe('local server (long polling)', () => {
     expect(harness.model.messageRequests.length).toBe(modelCalls);
   });
 
+  it('shows what a slow turn is doing in a status message, deleted before the answer', async () => {
+    const chat = privateChat();
+    chat.say('please check my notes');
+    await harness.api.waitFor(
+      () => chat.replies().includes('Your notes are empty.'),
+      30_000,
+      'the answer',
+    );
+    const calls = harness.api.calls.filter(
+      (call) => Number(call.params.chat_id) === chat.chatId && !call.error,
+    );
+    const [status, ...others] = calls.filter(
+      (call) => call.method === 'sendMessage' && call.params.parse_mode === undefined,
+    );
+    expect(others).toEqual([]);
+    expect(status, 'a status message was sent').toBeDefined();
+    const statusId = (status?.result as { message_id: number } | undefined)?.message_id;
+    const shown = calls
+      .filter((call) => ['sendMessage', 'editMessageText'].includes(call.method))
+      .filter((call) => (call.result as { message_id: number }).message_id === statusId)
+      .map((call) => String(call.params.text));
+    expect(shown[0]).toMatch(/^Working on it…/);
+    expect(shown.some((text) => text.includes('Reading notes.txt'))).toBe(true);
+    // Deleted, and before the answer was sent.
+    const deleted = calls.findIndex(
+      (call) => call.method === 'deleteMessage' && Number(call.params.message_id) === statusId,
+    );
+    const answered = calls.findIndex(
+      (call) => call.method === 'sendMessage' && call.params.parse_mode === 'HTML',
+    );
+    expect(deleted).toBeGreaterThanOrEqual(0);
+    expect(deleted).toBeLessThan(answered);
+    expect(chat.replies()).toEqual(['Your notes are empty.']);
+  });
+
   it('/new starts a fresh session: the next turn no longer carries the earlier messages', async () => {
     const chat = privateChat();
     chat.say('my favourite colour is teal');
@@ -132,7 +173,12 @@ describe('local server (long polling)', () => {
       'the slow turn to reach the model',
     );
     chat.say('/stop');
-    await chat.waitForReplies(1);
+    // Waits for the text itself: a progress message may have come and gone meanwhile.
+    await harness.api.waitFor(
+      () => chat.replies().includes(DEFAULT_TEXTS.stopped),
+      30_000,
+      'the stop reply',
+    );
     expect(chat.replies()).toEqual([DEFAULT_TEXTS.stopped]);
     chat.say('still there?');
     await chat.waitForReplies(2);

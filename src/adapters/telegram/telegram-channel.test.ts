@@ -84,4 +84,30 @@ describe('TelegramChannel', () => {
       message_thread_id: 3,
     });
   });
+
+  it('sends a silent plain-text status message into the topic, edits it and deletes it', async () => {
+    const topic = testConversation(-100, 12);
+    const id = await channel.sendStatus(topic, 'Working on it… <b>');
+    const [sent] = api.callsTo('sendMessage');
+    expect(sent?.params).toMatchObject({
+      chat_id: '-100',
+      text: 'Working on it… <b>',
+      message_thread_id: 12,
+      disable_notification: true,
+    });
+    expect(sent?.params.parse_mode).toBeUndefined();
+
+    await channel.editStatus(topic, id, 'Working on it…\n• Reading notes.txt');
+    // Telegram's "message is not modified" is not an error here.
+    await channel.editStatus(topic, id, 'Working on it…\n• Reading notes.txt');
+    expect(api.callsTo('editMessageText')[0]?.params).toMatchObject({
+      chat_id: '-100',
+      message_id: Number(id),
+      text: 'Working on it…\n• Reading notes.txt',
+    });
+
+    await channel.deleteStatus(topic, id);
+    expect(api.sentMessages(-100, 12)).toEqual([]);
+    await expect(channel.deleteStatus(topic, id)).rejects.toThrow(/not found/);
+  });
 });

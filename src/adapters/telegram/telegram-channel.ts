@@ -10,6 +10,8 @@ import { formatPlain, formatReply, type TelegramMessagePart } from './format-rep
  * out again as plain text, so an answer is never lost to a formatting slip.
  * Rate limits (429) and network hiccups are retried by the auto-retry plugin
  * installed on the Api; what still fails comes back to the worker's retries.
+ * Status messages (a long turn's progress) are plain text sent silently,
+ * edited in place and deleted when the answer is ready.
  */
 export class TelegramChannel implements Channel {
   private readonly logger: Logger;
@@ -40,7 +42,7 @@ export class TelegramChannel implements Channel {
     const { html, text } = fromOutgoing(part);
     const chatId = conversation.chatId;
     const common = {
-      ...(conversation.threadId ? { message_thread_id: Number(conversation.threadId) } : {}),
+      ...threadOf(conversation),
       ...(options.replyTo
         ? {
             reply_parameters: {
@@ -63,9 +65,32 @@ export class TelegramChannel implements Channel {
   }
 
   async showTyping(conversation: ConversationRef): Promise<void> {
-    await this.api.sendChatAction(conversation.chatId, 'typing', {
-      ...(conversation.threadId ? { message_thread_id: Number(conversation.threadId) } : {}),
+    await this.api.sendChatAction(conversation.chatId, 'typing', threadOf(conversation));
+  }
+
+  // Status messages are plain text (no parse mode, so no formatting errors) and silent.
+
+  async sendStatus(conversation: ConversationRef, text: string): Promise<string> {
+    const message = await this.api.sendMessage(conversation.chatId, text, {
+      ...threadOf(conversation),
+      disable_notification: true,
     });
+    return String(message.message_id);
+  }
+
+  async editStatus(conversation: ConversationRef, messageId: string, text: string): Promise<void> {
+    try {
+      await this.api.editMessageText(conversation.chatId, Number(messageId), text);
+    } catch (error) {
+      // Already says this: nothing to do.
+      if (error instanceof GrammyError && /message is not modified/i.test(error.description))
+        return;
+      throw error;
+    }
+  }
+
+  async deleteStatus(conversation: ConversationRef, messageId: string): Promise<void> {
+    await this.api.deleteMessage(conversation.chatId, Number(messageId));
   }
 
   isPermanentFailure(error: unknown): boolean {
@@ -79,6 +104,11 @@ export class TelegramChannel implements Channel {
       )
     );
   }
+}
+
+/** Forum topics: the thread a message belongs in. */
+function threadOf(conversation: ConversationRef): { message_thread_id?: number } {
+  return conversation.threadId ? { message_thread_id: Number(conversation.threadId) } : {};
 }
 
 function isEntityError(error: unknown): boolean {
