@@ -6,6 +6,7 @@ import { AgentConfigError } from '../config/agent-config.js';
 import { loadRuntimeSettings } from '../config/runtime-settings.js';
 import { SettingsError } from '../config/settings-error.js';
 import type { ConversationRef } from '../core/conversation.js';
+import { TurnProgress } from '../core/turn-progress.js';
 import { composeLocalRuntime } from './compose-runtime.js';
 
 /**
@@ -42,9 +43,15 @@ async function main(): Promise<number> {
     chatId: chatId ?? 'default',
   };
   const interactive = process.stdin.isTTY === true;
-  const lines = createInterface({ input: process.stdin, terminal: interactive });
+  const lines = createInterface({
+    input: process.stdin,
+    output: interactive ? process.stdout : undefined,
+    terminal: interactive,
+  });
+  // readline draws the prompt itself, so what the user types stays on its line.
+  lines.setPrompt('you> ');
   const prompt = () => {
-    if (interactive) process.stdout.write('\nyou> ');
+    if (interactive) lines.prompt();
   };
 
   // Ctrl-C during a turn stops the turn; at the prompt it quits.
@@ -81,14 +88,14 @@ async function main(): Promise<number> {
         conversation,
         prompt: line,
         signal: running.signal,
-        onMessage: interactive ? showProgress : undefined,
+        onMessage: interactive ? progressPrinter() : undefined,
       });
       running = undefined;
       const answer =
         result.outcome === 'success'
           ? result.text
           : (result.errorMessage ?? 'The turn did not finish.');
-      process.stdout.write(interactive ? `\nagent> ${answer}\n` : `${answer}\n`);
+      process.stdout.write(interactive ? `agent> ${answer}\n\n` : `${answer}\n`);
       prompt();
     }
   } finally {
@@ -98,12 +105,15 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** On a terminal, show which tools the agent uses while it works (on stderr, off the transcript). */
-function showProgress(message: SDKMessage): void {
-  if (message.type !== 'assistant') return;
-  for (const block of message.message.content) {
-    if (block.type === 'tool_use') process.stderr.write(`  [${block.name}]\n`);
-  }
+/**
+ * On a terminal, say what the agent is doing while it works, in the same words
+ * the Telegram status message uses (on stderr, so piped output stays answers only).
+ */
+function progressPrinter(): (message: SDKMessage) => void {
+  const progress = new TurnProgress(1);
+  return (message) => {
+    if (progress.add(message)) process.stderr.write(`  … ${progress.lines().at(-1)}\n`);
+  };
 }
 
 main().then(
