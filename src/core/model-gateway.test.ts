@@ -1,8 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bedrockUpstream } from '../adapters/bedrock/bedrock-upstream.js';
+import { closeServer, listenOnLoopback } from './http-server.js';
 import { anthropicUpstream, ModelGateway } from './model-gateway.js';
 
 /** What a local upstream received. */
@@ -36,14 +36,13 @@ class Upstream {
       res.writeHead(answer.status ?? 200, { 'content-type': answer.type ?? 'application/json' });
       res.end(answer.body);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = await listenOnLoopback(server);
     this.server = server;
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${port}`;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    if (this.server) await closeServer(this.server);
   }
 }
 

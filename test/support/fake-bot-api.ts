@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from '../../src/core/http-server.js';
 
 /**
  * A local stand-in for the Telegram Bot API, for grammY's `client.apiRoot`.
@@ -98,8 +98,7 @@ export class FakeBotApi {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   /** Queue an update for `getUpdates`; `update_id` is assigned unless given. Returns the id. */
@@ -194,12 +193,8 @@ export class FakeBotApi {
         reply(res, 500, { ok: false, error_code: 500, description: String(error) });
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
+    this.port = await listenOnLoopback(server);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -21,7 +21,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -31,6 +30,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { closeServer, listenOnLoopback } from '../../src/core/http-server.js';
 
 type CreateRequestHandler = (options: {
   port: number;
@@ -98,8 +98,7 @@ export async function startSqsEmulator(
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server);
   // Queue URLs carry the port.
   service.PORT = port;
   const endpoint = `http://127.0.0.1:${port}`;
@@ -199,8 +198,7 @@ export async function startSqsEmulator(
     },
     async stop() {
       client.destroy();
-      server.closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

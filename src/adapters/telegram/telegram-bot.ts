@@ -4,6 +4,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, webhookCallback } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { AccessPolicy } from '../../core/access-policy.js';
+import { closeServer } from '../../core/http-server.js';
 import type { Ingress } from '../../core/ingress.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import { normalizeUpdate } from './normalize-update.js';
@@ -139,10 +140,7 @@ export class TelegramBot {
     await this.polling?.catch(() => {});
     const server = this.server;
     this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    if (server) await closeServer(server);
   }
 
   private async handle(update: unknown): Promise<void> {
