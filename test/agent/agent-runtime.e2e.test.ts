@@ -113,12 +113,7 @@ describe('agent runtime', () => {
       systemText(request).includes(SUBAGENT_MARKER);
     fixture.model.enqueueFor(
       (request) => !isSubagent(request),
-      reply.toolUse('Agent', {
-        description: 'Ask AWS support',
-        prompt: 'What is S3?',
-        subagent_type: 'aws-support',
-        run_in_background: false,
-      }),
+      reply.subagent('aws-support', 'What is S3?', 'Ask AWS support'),
       reply.text('AWS support says S3 is object storage.'),
       reply.text('Second turn answer.'),
     );

@@ -10,12 +10,7 @@ import type { TurnResult } from '../../src/core/turn.js';
 import { workspacePath } from '../../src/core/workspace.js';
 import { AgentFixture } from '../support/agent-fixture.js';
 import { stdioServerEntry } from '../support/mcp/mcp-test-servers.js';
-import {
-  type RecordedRequest,
-  reply,
-  type ScriptedReply,
-  toolResults,
-} from '../support/scripted-model-server.js';
+import { reply, toolResultsById } from '../support/scripted-model-server.js';
 
 // Invariant 4: the agent's process sees no platform secret. The parent (this
 // test process) holds fake secrets the way a worker does, in its environment,
@@ -80,15 +75,6 @@ function newRuntime(fixture: AgentFixture) {
   });
 }
 
-function calls(
-  list: Array<[id: string, name: string, input: Record<string, unknown>]>,
-): ScriptedReply {
-  return {
-    content: list.map(([id, name, input]) => ({ type: 'tool_use' as const, id, name, input })),
-    stopReason: 'tool_use',
-  };
-}
-
 function expectNoSecret(text: string, where: string): void {
   for (const secret of SECRETS)
     expect(text.includes(secret), `${where} holds ${secret}`).toBe(false);
@@ -111,10 +97,6 @@ function expectNothingRevealed(
   );
   expectNoSecret(JSON.stringify(messages), 'a message to the user');
   expectNoSecret(`${result.text}${result.errorMessage ?? ''}`, 'the answer');
-}
-
-function resultsById(request: RecordedRequest | undefined) {
-  return new Map(request ? toolResults(request).map((entry) => [entry.toolUseId, entry]) : []);
 }
 
 describe('with the default policy', () => {
@@ -188,7 +170,7 @@ describe('with the default policy', () => {
       ['toolu_dotenv_up', 'Read', { file_path: '../../../../.env' }],
       ['toolu_grep', 'Grep', { pattern: 'SECRET', path: fixture.root }],
     ];
-    fixture.model.enqueue(calls(attempts), reply.text('I could not get at anything.'));
+    fixture.model.enqueue(reply.toolCalls(attempts), reply.text('I could not get at anything.'));
     const messages: SDKMessage[] = [];
 
     const result = await newRuntime(fixture).runTurn({
@@ -198,7 +180,7 @@ describe('with the default policy', () => {
     });
 
     expect(result.outcome).toBe('success');
-    const results = resultsById(fixture.model.messageRequests.at(-1));
+    const results = toolResultsById(fixture.model.messageRequests.at(-1));
     for (const [id] of attempts) {
       expect(results.get(id), id).toMatchObject({ isError: true });
     }
@@ -270,7 +252,7 @@ describe('with the shell enabled', () => {
         },
       ],
     ];
-    fixture.model.enqueue(calls(attempts), reply.text('Nothing to see.'));
+    fixture.model.enqueue(reply.toolCalls(attempts), reply.text('Nothing to see.'));
     const messages: SDKMessage[] = [];
 
     const result = await newRuntime(fixture).runTurn({
@@ -280,7 +262,7 @@ describe('with the shell enabled', () => {
     });
 
     expect(result.outcome).toBe('success');
-    const results = resultsById(fixture.model.messageRequests.at(-1));
+    const results = toolResultsById(fixture.model.messageRequests.at(-1));
     const env = results.get('toolu_env')?.text ?? '';
     expect(env).toContain('SHELL-RAN');
     // Claude Code's sandbox runtime marks the environment of what it runs.

@@ -62,12 +62,7 @@ describe('subagents and skills', () => {
     const isSubagent = (request: RecordedRequest) => systemText(request).includes(SUBAGENT_MARKER);
     fixture.model.enqueueFor(
       (request) => !isSubagent(request),
-      reply.toolUse('Agent', {
-        description: 'Ask AWS support',
-        prompt: 'What is S3?',
-        subagent_type: 'aws-support',
-        run_in_background: false,
-      }),
+      reply.subagent('aws-support', 'What is S3?', 'Ask AWS support'),
       reply.text('S3 stores objects.'),
     );
     fixture.model.enqueueFor(isSubagent, reply.text('S3 is object storage. SUBAGENT-ANSWER-7'));

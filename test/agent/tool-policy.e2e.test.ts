@@ -8,9 +8,8 @@ import { AgentFixture } from '../support/agent-fixture.js';
 import {
   type RecordedRequest,
   reply,
-  type ScriptedReply,
   systemText,
-  toolResults,
+  toolResultsById,
 } from '../support/scripted-model-server.js';
 
 // The default tool policy (no policy.json), enforced on the real Claude Code
@@ -45,22 +44,6 @@ afterEach(() => {
   fixture.model.reset();
 });
 
-/** One model reply calling several tools, with ids the test chooses. */
-function calls(
-  list: Array<[id: string, name: string, input: Record<string, unknown>]>,
-): ScriptedReply {
-  return {
-    content: list.map(([id, name, input]) => ({ type: 'tool_use' as const, id, name, input })),
-    stopReason: 'tool_use',
-  };
-}
-
-/** Tool results the model was sent, by tool_use id, from the last request of the main agent. */
-function resultsById(requests: RecordedRequest[]): Map<string, { text: string; isError: boolean }> {
-  const last = requests.at(-1);
-  return new Map(last ? toolResults(last).map((result) => [result.toolUseId, result]) : []);
-}
-
 describe('tool policy (defaults)', () => {
   it('confines file tools to the working directory, keeps the shell off, and tells the model why', async () => {
     const conversation = nextConversation();
@@ -75,7 +58,7 @@ describe('tool policy (defaults)', () => {
     await symlink(secretFile, path.join(workspace, 'shortcut.txt'));
 
     fixture.model.enqueue(
-      calls([
+      reply.toolCalls([
         ['toolu_write', 'Write', { file_path: 'notes.txt', content: 'NOTE-INSIDE' }],
         ['toolu_escape', 'Write', { file_path: planted, content: 'planted' }],
         ['toolu_up', 'Read', { file_path: '../../../../outside.txt' }],
@@ -86,14 +69,14 @@ describe('tool policy (defaults)', () => {
         ['toolu_shell', 'Bash', { command: 'ls' }],
         ['toolu_fetch', 'WebFetch', { url: `${fixture.model.url}/v1/models`, prompt: 'read it' }],
       ]),
-      calls([['toolu_read', 'Read', { file_path: path.join(workspace, 'notes.txt') }]]),
+      reply.toolCalls([['toolu_read', 'Read', { file_path: path.join(workspace, 'notes.txt') }]]),
       reply.text('Done.'),
     );
 
     const result = await fixture.newRuntime().runTurn({ conversation, prompt: 'Try everything' });
 
     expect(result.outcome).toBe('success');
-    const first = resultsById(fixture.model.messageRequests.slice(0, 2));
+    const first = toolResultsById(fixture.model.messageRequests.slice(0, 2).at(-1));
     expect(first.get('toolu_write')?.isError).toBe(false);
     expect(await readFile(path.join(workspace, 'notes.txt'), 'utf8')).toBe('NOTE-INSIDE');
 
@@ -127,7 +110,7 @@ describe('tool policy (defaults)', () => {
     expect(everything).not.toContain('OUTSIDE-FILE-CONTENT');
     expect(everything).not.toContain('NEIGHBOUR-DIARY');
 
-    const second = resultsById(fixture.model.messageRequests);
+    const second = toolResultsById(fixture.model.messageRequests.at(-1));
     expect(second.get('toolu_read')).toMatchObject({ isError: false });
     expect(second.get('toolu_read')?.text).toContain('NOTE-INSIDE');
   });
@@ -137,17 +120,12 @@ describe('tool policy (defaults)', () => {
     const isSubagent = (request: RecordedRequest) => systemText(request).includes(SUBAGENT_MARKER);
     fixture.model.enqueueFor(
       (request) => !isSubagent(request),
-      reply.toolUse('Agent', {
-        description: 'Read a file',
-        prompt: 'Read /etc/hostname',
-        subagent_type: 'reader',
-        run_in_background: false,
-      }),
+      reply.subagent('reader', 'Read /etc/hostname', 'Read a file'),
       reply.text('The reader could not read it.'),
     );
     fixture.model.enqueueFor(
       isSubagent,
-      calls([['toolu_sub_read', 'Read', { file_path: '/etc/hostname' }]]),
+      reply.toolCalls([['toolu_sub_read', 'Read', { file_path: '/etc/hostname' }]]),
       reply.text('Access was denied.'),
     );
 
@@ -156,7 +134,7 @@ describe('tool policy (defaults)', () => {
     expect(result.outcome).toBe('success');
     const subagentRequests = fixture.model.messageRequests.filter(isSubagent);
     expect(subagentRequests).toHaveLength(2);
-    const denied = resultsById(subagentRequests).get('toolu_sub_read');
+    const denied = toolResultsById(subagentRequests.at(-1)).get('toolu_sub_read');
     expect(denied).toMatchObject({ isError: true });
     expect(denied?.text).toMatch(/Denied by the agent's tool policy: "\/etc\/hostname" is outside/);
   });

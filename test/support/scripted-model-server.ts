@@ -65,6 +65,31 @@ export const reply = {
     });
     return { content, stopReason: 'tool_use' };
   },
+  /**
+   * Delegate to a subagent through Claude Code's Agent tool, in the foreground:
+   * agents run in the background by default, and a chat turn needs the answer.
+   */
+  subagent(
+    subagentType: string,
+    prompt: string,
+    description = `Ask ${subagentType}`,
+  ): ScriptedReply {
+    return reply.toolUse('Agent', {
+      description,
+      prompt,
+      subagent_type: subagentType,
+      run_in_background: false,
+    });
+  },
+  /** One reply calling several tools, with ids the test chooses (to find each result later). */
+  toolCalls(
+    calls: Array<[id: string, name: string, input: Record<string, unknown>]>,
+  ): ScriptedReply {
+    return {
+      content: calls.map(([id, name, input]) => ({ type: 'tool_use' as const, id, name, input })),
+      stopReason: 'tool_use',
+    };
+  },
   toolUses(calls: Array<{ name: string; input: Record<string, unknown> }>): ScriptedReply {
     return {
       content: calls.map((call) => ({
@@ -130,6 +155,13 @@ export function toolResults(
     }
   }
   return results;
+}
+
+/** The tool results a request carries, by tool_use id; empty for no request. */
+export function toolResultsById(
+  request: RecordedRequest | undefined,
+): Map<string, { toolUseId: string; text: string; isError: boolean }> {
+  return new Map(request ? toolResults(request).map((result) => [result.toolUseId, result]) : []);
 }
 
 export interface ScriptedModelServerOptions {
