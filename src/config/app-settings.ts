@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import type { AccessPolicy } from '../core/access-policy.js';
-import { type Env, loadRuntimeSettings, type RuntimeSettings } from './runtime-settings.js';
+import {
+  accessPolicyFrom,
+  accessVariables,
+  type Env,
+  httpUrl,
+  optionalText,
+  tenantName,
+  wholeNumber,
+} from './env-values.js';
+import { loadRuntimeSettings, type RuntimeSettings } from './runtime-settings.js';
 import { type SettingIssue, SettingsError } from './settings-error.js';
 
 /** Everything `npm start` needs: the runtime's settings plus the Telegram bot's and the worker's. */
@@ -19,63 +28,20 @@ export interface AppSettings {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
-const text = z
-  .string()
-  .trim()
-  .transform((value) => value || undefined)
-  .optional();
-
-const flag = text.pipe(
-  z
-    .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'expected true or false' })
-    .transform((value) => value === '1' || value === 'true' || value === 'yes')
-    .optional(),
-);
-
-function idList(options: { allowNegative: boolean }) {
-  const what = options.allowNegative ? 'integers (group ids are negative)' : 'positive integers';
-  return text.pipe(
-    z
-      .string()
-      .transform((value) => value.split(/[\s,]+/).filter(Boolean))
-      .pipe(
-        z.array(
-          z.string().regex(options.allowNegative ? /^-?\d+$/ : /^\d+$/, {
-            message: `expected a comma-separated list of ${what}`,
-          }),
-        ),
-      )
-      .optional(),
-  );
-}
-
-function integer(min: number, max: number) {
-  return text.pipe(
-    z.coerce
-      .number<string | undefined>({ message: `expected a whole number from ${min} to ${max}` })
-      .int(`expected a whole number from ${min} to ${max}`)
-      .min(min, `expected a whole number from ${min} to ${max}`)
-      .max(max, `expected a whole number from ${min} to ${max}`)
-      .optional(),
-  );
-}
-
 const schema = z.object({
-  TELEGRAM_BOT_TOKEN: text.pipe(
+  TELEGRAM_BOT_TOKEN: optionalText.pipe(
     z
       .string({ message: 'required: the bot token from @BotFather' })
       .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, {
         message: 'does not look like a bot token from @BotFather (digits, a colon, then letters)',
       }),
   ),
-  TELEGRAM_API_ROOT: text.pipe(z.url({ message: 'expected an http(s) URL' }).optional()),
-  TELEGRAM_ALLOWED_USER_IDS: idList({ allowNegative: false }),
-  TELEGRAM_ALLOWED_CHAT_IDS: idList({ allowNegative: true }),
-  TELEGRAM_ALLOW_EVERYONE: flag,
-  TELEGRAM_WEBHOOK_URL: text.pipe(
+  TELEGRAM_API_ROOT: httpUrl,
+  ...accessVariables,
+  TELEGRAM_WEBHOOK_URL: optionalText.pipe(
     z.url({ message: 'expected the public https URL of the webhook' }).optional(),
   ),
-  TELEGRAM_WEBHOOK_SECRET: text.pipe(
+  TELEGRAM_WEBHOOK_SECRET: optionalText.pipe(
     z
       .string()
       .regex(/^[A-Za-z0-9_-]{16,256}$/, {
@@ -83,19 +49,12 @@ const schema = z.object({
       })
       .optional(),
   ),
-  WEBHOOK_HOST: text,
-  WEBHOOK_PORT: integer(0, 65_535),
-  TENANT: text.pipe(
-    z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/, {
-        message: 'expected up to 64 characters of A-Z, a-z, 0-9, ., _ and -',
-      })
-      .optional(),
-  ),
-  WORKER_CONCURRENCY: integer(1, 64),
-  JOB_MAX_ATTEMPTS: integer(1, 20),
-  LOG_LEVEL: text.pipe(
+  WEBHOOK_HOST: optionalText,
+  WEBHOOK_PORT: wholeNumber(0, 65_535),
+  TENANT: tenantName,
+  WORKER_CONCURRENCY: wholeNumber(1, 64),
+  JOB_MAX_ATTEMPTS: wholeNumber(1, 20),
+  LOG_LEVEL: optionalText.pipe(
     z
       .enum(['debug', 'info', 'warn', 'error'], { message: 'expected debug, info, warn or error' })
       .optional(),
@@ -163,11 +122,7 @@ export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
             }
           : undefined,
     },
-    access: {
-      allowedUserIds: new Set(values.TELEGRAM_ALLOWED_USER_IDS ?? []),
-      allowedChatIds: new Set(values.TELEGRAM_ALLOWED_CHAT_IDS ?? []),
-      openToAll: values.TELEGRAM_ALLOW_EVERYONE ?? false,
-    },
+    access: accessPolicyFrom(values),
     tenant: values.TENANT ?? 'default',
     worker: {
       concurrency: values.WORKER_CONCURRENCY ?? 2,

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SESSION_TTL_MS } from '../core/agent-runtime.js';
+import { type Env, httpUrl, optionalText, parseEnv } from './env-values.js';
 import { type SettingIssue, SettingsError } from './settings-error.js';
 
-export type Env = Record<string, string | undefined>;
+export type { Env } from './env-values.js';
 
 /** Where the model is, as the operator configured it. */
 export type ModelSettings =
@@ -19,18 +20,12 @@ export interface RuntimeSettings {
   sessionTtlMs: number;
 }
 
-const optionalText = z
-  .string()
-  .trim()
-  .transform((value) => value || undefined)
-  .optional();
-
 const schema = z.object({
   DATA_DIR: optionalText,
   AGENT_DIR: optionalText,
   ANTHROPIC_MODEL: optionalText,
   ANTHROPIC_API_KEY: optionalText,
-  ANTHROPIC_BASE_URL: optionalText.pipe(z.url({ message: 'expected an http(s) URL' }).optional()),
+  ANTHROPIC_BASE_URL: httpUrl,
   CLAUDE_CODE_USE_BEDROCK: optionalText.pipe(z.enum(['0', '1', 'true', 'false']).optional()),
   AWS_REGION: optionalText,
   SESSION_TTL_DAYS: optionalText.pipe(
@@ -43,15 +38,8 @@ const schema = z.object({
  * collected and thrown as one SettingsError naming each variable.
  */
 export function loadRuntimeSettings(env: Env, cwd = process.cwd()): RuntimeSettings {
-  const parsed = schema.safeParse(env);
+  const values = parseEnv(schema, env);
   const issues: SettingIssue[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      issues.push({ name: String(issue.path[0] ?? '?'), message: issue.message });
-    }
-    throw new SettingsError(issues);
-  }
-  const values = parsed.data;
   const bedrock =
     values.CLAUDE_CODE_USE_BEDROCK === '1' || values.CLAUDE_CODE_USE_BEDROCK === 'true';
   let modelAccess: ModelSettings | undefined;

@@ -1,8 +1,17 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Env } from '../../config/runtime-settings.js';
-import { type SettingIssue, SettingsError } from '../../config/settings-error.js';
+import {
+  accessPolicyFrom,
+  accessVariables,
+  type Env,
+  flag,
+  httpUrl,
+  optionalText,
+  parseEnv,
+  tenantName,
+  wholeNumber,
+} from '../../config/env-values.js';
 import type { AccessPolicy } from '../../core/access-policy.js';
 
 /**
@@ -12,58 +21,18 @@ import type { AccessPolicy } from '../../core/access-policy.js';
  * reported at once, by variable name.
  */
 
-const text = z
-  .string()
-  .trim()
-  .transform((value) => value || undefined)
-  .optional();
-
 const required = (what: string) =>
-  text.pipe(z.string({ message: `required: ${what}` }).min(1, `required: ${what}`));
-
-const url = text.pipe(z.url({ message: 'expected an http(s) URL' }).optional());
-
-const flag = text.pipe(
-  z
-    .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'expected true or false' })
-    .transform((value) => value === '1' || value === 'true' || value === 'yes')
-    .optional(),
-);
-
-function idList(allowNegative: boolean) {
-  return text.pipe(
-    z
-      .string()
-      .transform((value) => value.split(/[\s,]+/).filter(Boolean))
-      .pipe(
-        z.array(
-          z.string().regex(allowNegative ? /^-?\d+$/ : /^\d+$/, {
-            message: `expected a comma-separated list of ${allowNegative ? 'integers' : 'positive integers'}`,
-          }),
-        ),
-      )
-      .optional(),
-  );
-}
+  optionalText.pipe(z.string({ message: `required: ${what}` }).min(1, `required: ${what}`));
 
 const ingressSchema = z.object({
   TABLE_NAME: required('the DynamoDB table'),
   JOB_QUEUE_URL: required('the SQS FIFO queue URL').pipe(z.url()),
   TELEGRAM_BOT_TOKEN_SECRET_ARN: required('the bot token secret ARN'),
   TELEGRAM_WEBHOOK_SECRET_ARN: required('the webhook secret ARN'),
-  TELEGRAM_ALLOWED_USER_IDS: idList(false),
-  TELEGRAM_ALLOWED_CHAT_IDS: idList(true),
-  TELEGRAM_ALLOW_EVERYONE: flag,
-  TENANT: text.pipe(
-    z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/, {
-        message: 'expected up to 64 of A-Z, a-z, 0-9, ., _ and -',
-      })
-      .optional(),
-  ),
+  ...accessVariables,
+  TENANT: tenantName,
   /** Another Bot API server (self-hosted, tests); Telegram's own when unset. */
-  TELEGRAM_API_ROOT: url,
+  TELEGRAM_API_ROOT: httpUrl,
 });
 
 export interface IngressSettings {
@@ -77,17 +46,13 @@ export interface IngressSettings {
 }
 
 export function loadIngressSettings(env: Env): IngressSettings {
-  const values = parse(ingressSchema, env);
+  const values = parseEnv(ingressSchema, env);
   return {
     tableName: values.TABLE_NAME,
     queueUrl: values.JOB_QUEUE_URL,
     botTokenSecretArn: values.TELEGRAM_BOT_TOKEN_SECRET_ARN,
     webhookSecretArn: values.TELEGRAM_WEBHOOK_SECRET_ARN,
-    access: {
-      allowedUserIds: new Set(values.TELEGRAM_ALLOWED_USER_IDS ?? []),
-      allowedChatIds: new Set(values.TELEGRAM_ALLOWED_CHAT_IDS ?? []),
-      openToAll: values.TELEGRAM_ALLOW_EVERYONE ?? false,
-    },
+    access: accessPolicyFrom(values),
     tenant: values.TENANT ?? 'default',
     telegramApiRoot: values.TELEGRAM_API_ROOT,
   };
@@ -95,24 +60,17 @@ export function loadIngressSettings(env: Env): IngressSettings {
 
 const workerSchema = z.object({
   TABLE_NAME: required('the DynamoDB table'),
-  TRANSCRIPT_BUCKET: text,
+  TRANSCRIPT_BUCKET: optionalText,
   TELEGRAM_BOT_TOKEN_SECRET_ARN: required('the bot token secret ARN'),
-  ANTHROPIC_API_KEY_SECRET_ARN: text,
-  JOB_MAX_ATTEMPTS: text.pipe(
-    z.coerce
-      .number<string | undefined>({ message: 'expected a whole number from 1 to 1000' })
-      .int('expected a whole number from 1 to 1000')
-      .min(1, 'expected a whole number from 1 to 1000')
-      .max(1000, 'expected a whole number from 1 to 1000')
-      .optional(),
-  ),
+  ANTHROPIC_API_KEY_SECRET_ARN: optionalText,
+  JOB_MAX_ATTEMPTS: wholeNumber(1, 1000),
   /** Optional: derived from each record's queue ARN when unset. */
-  JOB_QUEUE_URL: url,
-  TELEGRAM_API_ROOT: url,
+  JOB_QUEUE_URL: httpUrl,
+  TELEGRAM_API_ROOT: httpUrl,
   CLAUDE_CODE_USE_BEDROCK: flag,
   /** The image sets both; the defaults suit a plain Lambda. */
-  DATA_DIR: text,
-  AGENT_DIR: text,
+  DATA_DIR: optionalText,
+  AGENT_DIR: optionalText,
 });
 
 export interface WorkerSettings {
@@ -132,7 +90,7 @@ export interface WorkerSettings {
 }
 
 export function loadWorkerSettings(env: Env, cwd = process.cwd()): WorkerSettings {
-  const values = parse(workerSchema, env);
+  const values = parseEnv(workerSchema, env);
   return {
     tableName: values.TABLE_NAME,
     transcriptBucket: values.TRANSCRIPT_BUCKET,
@@ -145,14 +103,4 @@ export function loadWorkerSettings(env: Env, cwd = process.cwd()): WorkerSetting
     dataDir: path.resolve(cwd, values.DATA_DIR ?? path.join(tmpdir(), 'agent-data')),
     agentDir: path.resolve(cwd, values.AGENT_DIR ?? 'agent'),
   };
-}
-
-function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
-  const parsed = schema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const issues: SettingIssue[] = parsed.error.issues.map((issue) => ({
-    name: String(issue.path[0] ?? '?'),
-    message: issue.message,
-  }));
-  throw new SettingsError(issues);
 }
