@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempDataDir } from '../../../test/support/temp-data-dir.js';
 import {
   DatabaseSchemaError,
   databaseFile,
@@ -10,7 +11,6 @@ import {
   type SqliteDatabase,
 } from './database.js';
 import { type Migration, migrations } from './migrations.js';
-import { tempDataDir } from './temp-data-dir.js';
 
 const createNotes: Migration = {
   version: 1,

@@ -1,11 +1,11 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeConversationIndexContract } from '../../../test/support/conversation-index-contract.js';
+import { tempDataDir } from '../../../test/support/temp-data-dir.js';
 import type { TurnRecord } from '../../ports/conversation-index.js';
 import { databaseFile, openDatabase } from './database.js';
 import { migrations } from './migrations.js';
 import { SqliteConversationIndex } from './sqlite-conversation-index.js';
-import { tempDataDir } from './temp-data-dir.js';
 
 describeConversationIndexContract('SqliteConversationIndex', async () => {
   const { dir, remove } = tempDataDir();

@@ -2,9 +2,9 @@ import type { SessionKey, SessionStoreEntry } from '@anthropic-ai/claude-agent-s
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeSessionStoreContract } from '../../../test/support/session-store-contract.js';
+import { tempDataDir } from '../../../test/support/temp-data-dir.js';
 import { databaseFile, openDatabase } from './database.js';
 import { SqliteSessionStore } from './sqlite-session-store.js';
-import { tempDataDir } from './temp-data-dir.js';
 
 describeSessionStoreContract('SqliteSessionStore (file)', async () => {
   const { dir, remove } = tempDataDir();
