@@ -163,6 +163,9 @@ export class AgentRuntime implements TurnRunner {
     }
 
     const usage = grant.usage.snapshot();
+    // Cached and cache-written prompt tokens are input too; the totals count them all.
+    const inputTokens =
+      usage.inputTokens + usage.cacheReadInputTokens + usage.cacheCreationInputTokens;
     const outcome = outcomeOf(result, abort.signal.aborted);
     const sessionCostUsd = result?.total_cost_usd ?? record?.sessionCostUsd ?? 0;
     const costUsd = turnCost(result, record);
@@ -181,8 +184,7 @@ export class AgentRuntime implements TurnRunner {
       await this.record(id, record, {
         sessionId,
         projectKey: store.projectKey,
-        inputTokens:
-          usage.inputTokens + usage.cacheReadInputTokens + usage.cacheCreationInputTokens,
+        inputTokens,
         outputTokens: usage.outputTokens,
         costUsd,
         sessionCostUsd,
@@ -196,7 +198,7 @@ export class AgentRuntime implements TurnRunner {
       text: outcome === 'success' && result?.subtype === 'success' ? result.result : '',
       sessionId,
       startedSession: !resume && sessionId !== null,
-      inputTokens: usage.inputTokens + usage.cacheReadInputTokens + usage.cacheCreationInputTokens,
+      inputTokens,
       outputTokens: usage.outputTokens,
       costUsd,
       durationMs: this.now() - startedAt,
