@@ -104,10 +104,3 @@ export function htmlToPlainText(html: string): string {
   for (const atom of tokenizeHtml(html)) if (atom.kind === 'char') text += atom.char;
   return text;
 }
-
-/** Length of the visible text in UTF-16 code units, as Telegram counts it. */
-export function visibleLength(html: string): number {
-  let length = 0;
-  for (const atom of tokenizeHtml(html)) if (atom.kind === 'char') length += atom.length;
-  return length;
-}
