@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AccessPolicy } from '../core/access-policy.js';
+import type { AccessPolicy } from '../domain/access-policy.js';
 import {
   accessPolicyFrom,
   accessVariables,

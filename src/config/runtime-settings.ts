@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_SESSION_TTL_MS } from '../core/agent-runtime.js';
+import { DEFAULT_SESSION_TTL_MS } from '../domain/conversation.js';
 import { type Env, httpUrl, optionalText, parseEnv } from './env-values.js';
 import { type SettingIssue, SettingsError } from './settings-error.js';
 

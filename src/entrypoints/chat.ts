@@ -5,8 +5,8 @@ import { config as loadDotenv } from 'dotenv';
 import { AgentConfigError } from '../config/agent-config.js';
 import { loadRuntimeSettings } from '../config/runtime-settings.js';
 import { SettingsError } from '../config/settings-error.js';
-import type { ConversationRef } from '../core/conversation.js';
-import { TurnProgress } from '../core/turn-progress.js';
+import { TurnProgress } from '../core/pipeline/turn-progress.js';
+import type { ConversationRef } from '../domain/conversation.js';
 import { composeLocalRuntime } from './compose-runtime.js';
 
 /**

@@ -4,8 +4,8 @@ import { SqliteConversationIndex } from '../adapters/sqlite/sqlite-conversation-
 import { SqliteSessionStore } from '../adapters/sqlite/sqlite-session-store.js';
 import { loadAgentConfig } from '../config/agent-config.js';
 import type { Env, RuntimeSettings } from '../config/runtime-settings.js';
-import { AgentRuntime } from '../core/agent-runtime.js';
-import { sweepExpiredConversations } from '../core/expiry-sweeper.js';
+import { AgentRuntime } from '../core/agent/agent-runtime.js';
+import { sweepExpiredConversations } from '../core/pipeline/expiry-sweeper.js';
 import type { Logger } from '../ports/logger.js';
 import { modelAccessFrom } from './model-access-from-settings.js';
 

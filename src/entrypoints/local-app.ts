@@ -1,13 +1,16 @@
+import { InMemoryTurnControl } from '../adapters/memory/in-memory-turn-control.js';
 import { SqliteJobQueue } from '../adapters/sqlite/sqlite-job-queue.js';
 import { SqliteReplyOutbox } from '../adapters/sqlite/sqlite-reply-outbox.js';
 import { TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { TelegramChannel } from '../adapters/telegram/telegram-channel.js';
 import type { AppSettings } from '../config/app-settings.js';
 import type { Env } from '../config/runtime-settings.js';
-import { ConversationWorker, type ConversationWorkerOptions } from '../core/conversation-worker.js';
-import { Ingress } from '../core/ingress.js';
-import { LocalTurnControl } from '../core/local-turn-control.js';
-import { WorkerPool } from '../core/worker-pool.js';
+import {
+  ConversationWorker,
+  type ConversationWorkerOptions,
+} from '../core/pipeline/conversation-worker.js';
+import { Ingress } from '../core/pipeline/ingress.js';
+import { WorkerPool } from '../core/pipeline/worker-pool.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import { composeLocalRuntime } from './compose-runtime.js';
 
@@ -60,7 +63,7 @@ export async function startLocalApp(
   const pruneTimer = setInterval(() => void housekeeping(), HOUR_MS);
   pruneTimer.unref();
 
-  const turns = new LocalTurnControl();
+  const turns = new InMemoryTurnControl();
   let pool: WorkerPool | undefined;
   const ingress = new Ingress({ queue, logger, onEnqueued: () => pool?.notify() });
   const bot = new TelegramBot({

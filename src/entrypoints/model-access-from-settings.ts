@@ -1,6 +1,6 @@
 import { bedrockUpstream } from '../adapters/bedrock/bedrock-upstream.js';
 import type { ModelSettings } from '../config/runtime-settings.js';
-import type { ModelAccess } from '../core/model-access.js';
+import type { ModelAccess } from '../core/agent/model-access.js';
 
 /**
  * Turns the operator's model settings into what the runtime's gateway needs:

@@ -1,4 +1,4 @@
-import type { ConversationRef } from '../core/conversation.js';
+import type { ConversationRef } from '../domain/conversation.js';
 
 /**
  * One message ready to send, in the channel's own format (for Telegram: HTML

@@ -1,4 +1,4 @@
-import type { InboundMessage, LaneKind } from '../core/inbound-message.js';
+import type { InboundMessage, LaneKind } from '../domain/inbound-message.js';
 
 /**
  * The durable queue between ingress and workers: at-least-once, strictly

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { conversationId } from '../../src/core/conversation.js';
+import { conversationId } from '../../src/domain/conversation.js';
 import { AgentFixture } from '../support/agent-fixture.js';
 import { reply, requestText, systemText } from '../support/scripted-model-server.js';
 

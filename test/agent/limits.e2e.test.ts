@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { conversationId } from '../../src/core/conversation.js';
+import { conversationId } from '../../src/domain/conversation.js';
 import { AgentFixture } from '../support/agent-fixture.js';
 import { reply, type ScriptedReply } from '../support/scripted-model-server.js';
 

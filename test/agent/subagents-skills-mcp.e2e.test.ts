@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { conversationId } from '../../src/core/conversation.js';
+import { conversationId } from '../../src/domain/conversation.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { AgentFixture } from '../support/agent-fixture.js';
 import {

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ConversationRef } from '../../src/core/conversation.js';
-import { workspacePath } from '../../src/core/workspace.js';
+import { workspacePath } from '../../src/core/agent/workspace.js';
+import type { ConversationRef } from '../../src/domain/conversation.js';
 import { AgentFixture } from '../support/agent-fixture.js';
 import {
   type RecordedRequest,

@@ -9,8 +9,8 @@ import {
   type IngressHandler,
   SECRET_HEADER,
 } from '../../src/entrypoints/aws/ingress-handler.js';
-import type { SecretSource } from '../../src/entrypoints/aws/secret-source.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import type { SecretSource } from '../../src/ports/secret-source.js';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.js';
 import { FakeBotApi, textMessageUpdate } from '../support/fake-bot-api.js';
 import { type SqsEmulator, startSqsEmulator } from '../support/sqs-emulator.js';

@@ -6,21 +6,21 @@ import type { APIGatewayProxyEventV2, SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoConversationIndex } from '../../src/adapters/aws/dynamo-conversation-index.js';
 import { DynamoTurnControl } from '../../src/adapters/aws/dynamo-turn-control.js';
-import { DEFAULT_TEXTS } from '../../src/core/conversation-worker.js';
-import type { TurnRunner } from '../../src/core/turn.js';
-import { DEADLINE_MESSAGE } from '../../src/entrypoints/aws/deadline-turn-runner.js';
+import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
+import { DEADLINE_MESSAGE } from '../../src/core/pipeline/deadline-turn-runner.js';
 import {
   createIngressHandler,
   type IngressHandler,
   SECRET_HEADER,
 } from '../../src/entrypoints/aws/ingress-handler.js';
-import type { SecretSource } from '../../src/entrypoints/aws/secret-source.js';
 import {
   createWorker,
   type LambdaWorker,
   type WorkerOptions,
 } from '../../src/entrypoints/aws/worker-handler.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import type { SecretSource } from '../../src/ports/secret-source.js';
+import type { TurnRunner } from '../../src/ports/turn-runner.js';
 import { writeAgentDir } from '../support/agent-fixture.js';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.js';
 import { FakeBotApi, textMessageUpdate } from '../support/fake-bot-api.js';

@@ -5,7 +5,7 @@ import { openDatabase, type SqliteDatabase } from '../../src/adapters/sqlite/dat
 import { SqliteConversationIndex } from '../../src/adapters/sqlite/sqlite-conversation-index.js';
 import { SqliteSessionStore } from '../../src/adapters/sqlite/sqlite-session-store.js';
 import { type AgentConfig, loadAgentConfig } from '../../src/config/agent-config.js';
-import { AgentRuntime, type AgentRuntimeOptions } from '../../src/core/agent-runtime.js';
+import { AgentRuntime, type AgentRuntimeOptions } from '../../src/core/agent/agent-runtime.js';
 import { ScriptedModelServer } from './scripted-model-server.js';
 
 /** Files of an agent configuration directory, by relative path. */

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listenOnLoopback } from '../../src/core/http-server.js';
+import { closeServer, listenOnLoopback } from '../../src/lib/http-server.js';
 
 /**
  * A local stand-in for the Telegram Bot API, for grammY's `client.apiRoot`.

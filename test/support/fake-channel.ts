@@ -1,5 +1,5 @@
-import type { ConversationRef } from '../../src/core/conversation.js';
-import { conversationId } from '../../src/core/conversation.js';
+import type { ConversationRef } from '../../src/domain/conversation.js';
+import { conversationId } from '../../src/domain/conversation.js';
 import type { Channel, OutgoingPart, SendOptions } from '../../src/ports/channel.js';
 
 export interface SentPart {

@@ -1,6 +1,7 @@
-import type { ConversationRef } from '../../src/core/conversation.js';
-import { conversationId } from '../../src/core/conversation.js';
-import type { TurnRequest, TurnResult, TurnRunner } from '../../src/core/turn.js';
+import type { ConversationRef } from '../../src/domain/conversation.js';
+import { conversationId } from '../../src/domain/conversation.js';
+import type { TurnRequest, TurnResult } from '../../src/domain/turn.js';
+import type { TurnRunner } from '../../src/ports/turn-runner.js';
 
 /** How the fake answers one turn; may wait, and should honour `request.signal`. */
 export type FakeTurn = (request: TurnRequest) => Promise<Partial<TurnResult>> | Partial<TurnResult>;

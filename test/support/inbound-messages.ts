@@ -1,5 +1,5 @@
-import type { ConversationRef } from '../../src/core/conversation.js';
-import type { InboundBody, InboundMessage } from '../../src/core/inbound-message.js';
+import type { ConversationRef } from '../../src/domain/conversation.js';
+import type { InboundBody, InboundMessage } from '../../src/domain/inbound-message.js';
 
 let counter = 0;
 

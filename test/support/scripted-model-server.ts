@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listenOnLoopback } from '../../src/core/http-server.js';
+import { closeServer, listenOnLoopback } from '../../src/lib/http-server.js';
 
 /**
  * A local stand-in for the Anthropic Messages API that plays scripted replies.

@@ -30,7 +30,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { closeServer, listenOnLoopback } from '../../src/core/http-server.js';
+import { closeServer, listenOnLoopback } from '../../src/lib/http-server.js';
 
 type CreateRequestHandler = (options: {
   port: number;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TEXTS } from '../../src/core/conversation-worker.js';
+import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
 import { parseTelegramHtml, textMessageUpdate } from '../support/fake-bot-api.js';
 import { lastUserText, reply, requestText, toolResults } from '../support/scripted-model-server.js';
 import { ALLOWED_USER, OTHER_ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';

@@ -16,26 +16,9 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ConversationLease, Lease } from '../../ports/conversation-lease.js';
 import { isConditionalCheckFailed } from './dynamo-util.js';
 import { epochSeconds, keyPart } from './table.js';
-
-export interface Lease {
-  conversationId: string;
-  owner: string;
-  /** The lease lapses at this instant, epoch ms, unless renewed. */
-  expiresAt: number;
-  /** Increases with every acquisition of this conversation's lease. */
-  token: number;
-}
-
-export interface ConversationLease {
-  /** Take the lease for `durationMs`; null if another owner holds an unexpired one. The same owner re-acquires. */
-  acquire(conversationId: string, owner: string, durationMs: number): Promise<Lease | null>;
-  /** Extend a held lease; null if it was lost (taken over after lapsing, or released). */
-  renew(lease: Lease, durationMs: number): Promise<Lease | null>;
-  /** Give the lease back; false if it was no longer this holder's. */
-  release(lease: Lease): Promise<boolean>;
-}
 
 export interface DynamoConversationLeaseOptions {
   client: DynamoDBClient;

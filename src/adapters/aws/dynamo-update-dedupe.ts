@@ -19,21 +19,12 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { UpdateDedupe } from '../../ports/update-dedupe.js';
 import { isConditionalCheckFailed } from './dynamo-util.js';
 import { keyPart } from './table.js';
 
 /** Partition-key prefix of dedupe items; the ingress's IAM policy is scoped to it. */
 export const DEDUPE_KEY_PREFIX = 'D#';
-
-/** Remembers which ids were already accepted. */
-export interface UpdateDedupe {
-  /** Claim `id`: true if it is new (go ahead), false if it was accepted or claimed before. */
-  markSeen(id: string): Promise<boolean>;
-  /** The claimed update was handed off durably: remember it for the retention period. */
-  commit(id: string): Promise<void>;
-  /** The hand-off failed: drop the claim so the sender's retry is accepted. */
-  forget(id: string): Promise<void>;
-}
 
 export interface DynamoUpdateDedupeOptions {
   client: DynamoDBClient;

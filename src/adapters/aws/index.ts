@@ -12,10 +12,8 @@ export {
   type DynamoConversationIndexOptions,
 } from './dynamo-conversation-index.js';
 export {
-  type ConversationLease,
   DynamoConversationLease,
   type DynamoConversationLeaseOptions,
-  type Lease,
 } from './dynamo-conversation-lease.js';
 export {
   DynamoReplyOutbox,
@@ -34,9 +32,9 @@ export {
 export {
   DynamoUpdateDedupe,
   type DynamoUpdateDedupeOptions,
-  type UpdateDedupe,
 } from './dynamo-update-dedupe.js';
 export { AwsStorageError, SessionContentionError, TranscriptCorruptError } from './errors.js';
+export { PowertoolsSecretSource, type PowertoolsSecretSourceOptions } from './secret-source.js';
 export {
   CONTROL_GROUP_SUFFIX,
   deduplicationId,

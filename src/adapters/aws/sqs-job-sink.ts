@@ -16,12 +16,12 @@
 import { createHash } from 'node:crypto';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { conversationId } from '../../core/conversation.js';
+import { conversationId } from '../../domain/conversation.js';
 import {
   type InboundMessage,
   inboundMessageSchema,
   type LaneKind,
-} from '../../core/inbound-message.js';
+} from '../../domain/inbound-message.js';
 import type { EnqueueResult, JobSink } from '../../ports/job-queue.js';
 
 export const CONTROL_GROUP_SUFFIX = '#control';

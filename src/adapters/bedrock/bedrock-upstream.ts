@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { ModelUpstream } from '../../core/model-gateway.js';
+import type { ModelUpstream } from '../../ports/model-upstream.js';
 
 /**
  * Amazon Bedrock as the model gateway's upstream. Claude Code is told to send

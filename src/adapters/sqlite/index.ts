@@ -12,4 +12,10 @@ export {
   SqliteConversationIndex,
   type SqliteConversationIndexOptions,
 } from './sqlite-conversation-index.js';
+export {
+  type PruneOptions,
+  SqliteJobQueue,
+  type SqliteJobQueueOptions,
+} from './sqlite-job-queue.js';
+export { SqliteReplyOutbox } from './sqlite-reply-outbox.js';
 export { SqliteSessionStore, type SqliteSessionStoreOptions } from './sqlite-session-store.js';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { command, testMessage } from '../../../test/support/inbound-messages.js';
 import { tempDataDir } from '../../../test/support/temp-data-dir.js';
-import { canCombine } from '../../core/inbound-message.js';
+import { canCombine } from '../../domain/inbound-message.js';
 import type { ClaimedBatch, ClaimOptions } from '../../ports/job-queue.js';
 import { databaseFile, openDatabase, type SqliteDatabase } from './database.js';
 import { SqliteJobQueue } from './sqlite-job-queue.js';

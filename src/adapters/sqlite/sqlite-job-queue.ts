@@ -1,9 +1,9 @@
-import { conversationId } from '../../core/conversation.js';
+import { conversationId } from '../../domain/conversation.js';
 import {
   type InboundMessage,
   type LaneKind,
   parseInboundMessage,
-} from '../../core/inbound-message.js';
+} from '../../domain/inbound-message.js';
 import type {
   ClaimedBatch,
   ClaimOptions,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { textMessageUpdate } from '../../../test/support/fake-bot-api.js';
-import type { AccessPolicy } from '../../core/access-policy.js';
+import type { AccessPolicy } from '../../domain/access-policy.js';
 import { type NormalizeContext, normalizeUpdate } from './normalize-update.js';
 
 const bot = { id: 999, username: 'agent_bot' };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { type AccessPolicy, isAllowed } from '../../core/access-policy.js';
-import type { ConversationRef } from '../../core/conversation.js';
-import { COMMANDS, type CommandName, type InboundMessage } from '../../core/inbound-message.js';
+import { type AccessPolicy, isAllowed } from '../../domain/access-policy.js';
+import type { ConversationRef } from '../../domain/conversation.js';
+import { COMMANDS, type CommandName, type InboundMessage } from '../../domain/inbound-message.js';
 
 /**
  * Turns a Telegram update into an InboundMessage, or says why it is ignored.

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, webhookCallback } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
-import type { AccessPolicy } from '../../core/access-policy.js';
-import { closeServer } from '../../core/http-server.js';
-import type { Ingress } from '../../core/ingress.js';
+import type { Ingress } from '../../core/pipeline/ingress.js';
+import type { AccessPolicy } from '../../domain/access-policy.js';
+import { closeServer } from '../../lib/http-server.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import { normalizeUpdate } from './normalize-update.js';
 

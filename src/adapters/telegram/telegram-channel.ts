@@ -1,5 +1,5 @@
 import { type Api, GrammyError } from 'grammy';
-import type { ConversationRef } from '../../core/conversation.js';
+import type { ConversationRef } from '../../domain/conversation.js';
 import type { Channel, OutgoingPart, SendOptions } from '../../ports/channel.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import { formatPlain, formatReply, type TelegramMessagePart } from './format-reply.js';

@@ -12,7 +12,7 @@ import {
   tenantName,
   wholeNumber,
 } from '../../config/env-values.js';
-import type { AccessPolicy } from '../../core/access-policy.js';
+import type { AccessPolicy } from '../../domain/access-policy.js';
 
 /**
  * The Lambda handlers' settings, read from the environment the stack sets

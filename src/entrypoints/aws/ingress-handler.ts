@@ -25,20 +25,21 @@ import type {
 import { z } from 'zod';
 import { DynamoTurnControl } from '../../adapters/aws/dynamo-turn-control.js';
 import { DynamoUpdateDedupe } from '../../adapters/aws/dynamo-update-dedupe.js';
+import { PowertoolsSecretSource } from '../../adapters/aws/secret-source.js';
 import { SqsJobSink } from '../../adapters/aws/sqs-job-sink.js';
 import { type BotIdentity, normalizeUpdate } from '../../adapters/telegram/normalize-update.js';
 import type { Env } from '../../config/runtime-settings.js';
-import { Ingress } from '../../core/ingress.js';
+import { Ingress } from '../../core/pipeline/ingress.js';
+import { StopFirstSink } from '../../core/pipeline/stop-first-sink.js';
 import type { Logger } from '../../ports/logger.js';
+import type { SecretSource } from '../../ports/secret-source.js';
 import { type BotApiLite, botApiLite } from './bot-api-lite.js';
 import { type IngressSettings, loadIngressSettings } from './handler-settings.js';
 import { type LambdaLogger, lambdaLogger } from './lambda-logger.js';
-import { PowertoolsSecretSource, type SecretSource } from './secret-source.js';
-import { StopFirstSink } from './stop-first-sink.js';
 
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 
-export interface IngressOptions {
+export interface IngressHandlerOptions {
   /** Default: process.env. */
   env?: Env;
   /** Default: Secrets Manager through Powertools Parameters. */
@@ -70,7 +71,7 @@ interface Wiring {
  * Builds the handler. Everything is made on the first request and kept for
  * the container's life: clients, the secrets cache, the bot's identity.
  */
-export function createIngressHandler(options: IngressOptions = {}): IngressHandler {
+export function createIngressHandler(options: IngressHandlerOptions = {}): IngressHandler {
   const powertools = options.logger ? undefined : lambdaLogger('telegram-ingress');
   const logger: Logger = options.logger ?? (powertools as LambdaLogger);
   const now = options.now ?? Date.now;

@@ -39,13 +39,11 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Api } from 'grammy';
 import { DynamoConversationIndex } from '../../adapters/aws/dynamo-conversation-index.js';
-import {
-  DynamoConversationLease,
-  type Lease,
-} from '../../adapters/aws/dynamo-conversation-lease.js';
+import { DynamoConversationLease } from '../../adapters/aws/dynamo-conversation-lease.js';
 import { DynamoReplyOutbox } from '../../adapters/aws/dynamo-reply-outbox.js';
 import { DynamoSessionStore } from '../../adapters/aws/dynamo-session-store.js';
 import { DynamoTurnControl } from '../../adapters/aws/dynamo-turn-control.js';
+import { PowertoolsSecretSource } from '../../adapters/aws/secret-source.js';
 import {
   CONTROL_GROUP_SUFFIX,
   type JobPayload,
@@ -54,22 +52,23 @@ import {
 import { TelegramChannel } from '../../adapters/telegram/telegram-channel.js';
 import { loadAgentConfig } from '../../config/agent-config.js';
 import { type Env, loadRuntimeSettings } from '../../config/runtime-settings.js';
-import { AgentRuntime } from '../../core/agent-runtime.js';
-import { conversationId } from '../../core/conversation.js';
+import { AgentRuntime } from '../../core/agent/agent-runtime.js';
 import {
   type BatchResult,
   ConversationWorker,
   type ConversationWorkerOptions,
   type WorkerTexts,
-} from '../../core/conversation-worker.js';
-import type { TurnRunner } from '../../core/turn.js';
+} from '../../core/pipeline/conversation-worker.js';
+import { DeadlineTurnRunner } from '../../core/pipeline/deadline-turn-runner.js';
+import { conversationId } from '../../domain/conversation.js';
 import type { Channel } from '../../ports/channel.js';
+import type { Lease } from '../../ports/conversation-lease.js';
 import type { Logger } from '../../ports/logger.js';
+import type { SecretSource } from '../../ports/secret-source.js';
+import type { TurnRunner } from '../../ports/turn-runner.js';
 import { modelAccessFrom } from '../model-access-from-settings.js';
-import { DeadlineTurnRunner } from './deadline-turn-runner.js';
 import { loadWorkerSettings, type WorkerSettings } from './handler-settings.js';
 import { type LambdaLogger, lambdaLogger } from './lambda-logger.js';
-import { PowertoolsSecretSource, type SecretSource } from './secret-source.js';
 
 export interface WorkerOptions {
   /** Default: process.env. */

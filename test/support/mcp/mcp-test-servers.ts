@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
-import { closeServer, listenOnLoopback } from '../../../src/core/http-server.js';
+import { closeServer, listenOnLoopback } from '../../../src/lib/http-server.js';
 
 /**
  * MCP servers for the end-to-end tests: one Claude Code starts over stdio

@@ -1,5 +1,5 @@
-import type { AgentPolicy } from '../config/agent-config.js';
-import { type ConversationRecord, utcDay } from '../ports/conversation-index.js';
+import type { AgentPolicy } from '../../config/agent-config.js';
+import { type ConversationRecord, utcDay } from '../../ports/conversation-index.js';
 
 export const DAILY_BUDGET_MESSAGE =
   'This conversation has reached its spending limit for today. It resets at midnight UTC.';

@@ -1,11 +1,11 @@
-import type { RunningTurn, TurnControl } from '../ports/turn-control.js';
+import type { RunningTurn, TurnControl } from '../../ports/turn-control.js';
 
 /**
  * Turn control for one process: the turns it runs, and their abort switches.
  * Enough for the local server, where the worker pool and the `/stop` handler
  * share the process.
  */
-export class LocalTurnControl implements TurnControl {
+export class InMemoryTurnControl implements TurnControl {
   private readonly running = new Map<string, { controller: AbortController; since: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}

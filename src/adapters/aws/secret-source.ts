@@ -1,15 +1,6 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-
-/**
- * Where the handlers get secret values (bot token, webhook secret, Anthropic
- * key) at run time, by Secrets Manager ARN. An interface so tests and other
- * hosts can hand values in without AWS.
- */
-export interface SecretSource {
-  /** The secret's string value; throws if it cannot be read or is empty. */
-  get(arn: string): Promise<string>;
-}
+import type { SecretSource } from '../../ports/secret-source.js';
 
 export class SecretUnavailableError extends Error {
   override readonly name = 'SecretUnavailableError';

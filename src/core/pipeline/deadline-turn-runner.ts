@@ -1,6 +1,7 @@
-import type { ConversationRef } from '../../core/conversation.js';
-import type { TurnRequest, TurnResult, TurnRunner } from '../../core/turn.js';
+import type { ConversationRef } from '../../domain/conversation.js';
+import type { TurnRequest, TurnResult } from '../../domain/turn.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { TurnRunner } from '../../ports/turn-runner.js';
 
 export const DEADLINE_MESSAGE =
   'I had to stop: this took longer than I can work on one message. What I did so far is kept; say "continue" and I will pick up from there.';

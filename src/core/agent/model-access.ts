@@ -1,4 +1,5 @@
-import { anthropicUpstream, type GatewayGrant, type ModelUpstream } from './model-gateway.js';
+import type { ModelUpstream } from '../../ports/model-upstream.js';
+import { anthropicUpstream, type GatewayGrant } from './model-gateway.js';
 
 /**
  * How the deployment reaches the model. Whatever the choice, the agent itself

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentConfig } from '../config/agent-config.js';
+import type { AgentConfig } from '../../config/agent-config.js';
 
 /** Skills reach the model as `agent:<name>`, the plugin's namespace. */
 export const SKILLS_PLUGIN_NAME = 'agent';

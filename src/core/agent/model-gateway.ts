@@ -1,28 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { Logger } from '../ports/logger.js';
-import { silentLogger } from '../ports/logger.js';
-import { closeServer, listenOnLoopback } from './http-server.js';
+import { closeServer, listenOnLoopback } from '../../lib/http-server.js';
+import type { Logger } from '../../ports/logger.js';
+import { silentLogger } from '../../ports/logger.js';
+import type { ModelUpstream, UpstreamRequest } from '../../ports/model-upstream.js';
 import { UsageMeter } from './usage-meter.js';
-
-/**
- * Where the gateway sends the agent's model requests, and how it proves who
- * it is. The credential lives only here, in the parent process.
- */
-export interface ModelUpstream {
-  /** Messages API base URL, e.g. https://api.anthropic.com (no trailing /v1). */
-  baseUrl: string;
-  /** Adds the real credential to an outgoing request's headers. */
-  authorize(request: UpstreamRequest): Promise<void> | void;
-}
-
-export interface UpstreamRequest {
-  method: string;
-  url: URL;
-  headers: Record<string, string>;
-  body: Buffer;
-}
 
 /** An Anthropic API upstream authenticated with an API key. */
 export function anthropicUpstream(options: {

@@ -1,7 +1,7 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
-import type { StatusChannel } from '../ports/channel.js';
-import type { Logger } from '../ports/logger.js';
-import { type ConversationRef, conversationId } from './conversation.js';
+import { type ConversationRef, conversationId } from '../../domain/conversation.js';
+import type { StatusChannel } from '../../ports/channel.js';
+import type { Logger } from '../../ports/logger.js';
 import { TurnProgress } from './turn-progress.js';
 
 export interface ProgressSettings {

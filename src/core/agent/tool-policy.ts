@@ -5,8 +5,8 @@ import type {
   HookJSONOutput,
   Options,
 } from '@anthropic-ai/claude-agent-sdk';
-import type { AgentPolicy } from '../config/agent-config.js';
-import { type Logger, silentLogger } from '../ports/logger.js';
+import type { AgentPolicy } from '../../config/agent-config.js';
+import { type Logger, silentLogger } from '../../ports/logger.js';
 import { checkPath, checkPattern, type PathRoot } from './tool-policy-paths.js';
 import { shellSandboxSettings } from './tool-policy-sandbox.js';
 import { checkFetchUrl, dnsLookup, type HostLookup } from './tool-policy-web.js';

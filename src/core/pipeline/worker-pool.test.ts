@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeChannel } from '../../test/support/fake-channel.js';
-import { FakeTurnRunner, gatedTurn } from '../../test/support/fake-turn-runner.js';
-import { testMessage } from '../../test/support/inbound-messages.js';
-import { fixedConversationIndex } from '../../test/support/memory-stores.js';
-import { openDatabase, type SqliteDatabase } from '../adapters/sqlite/database.js';
-import { SqliteJobQueue } from '../adapters/sqlite/sqlite-job-queue.js';
-import { SqliteReplyOutbox } from '../adapters/sqlite/sqlite-reply-outbox.js';
+import { FakeChannel } from '../../../test/support/fake-channel.js';
+import { FakeTurnRunner, gatedTurn } from '../../../test/support/fake-turn-runner.js';
+import { testMessage } from '../../../test/support/inbound-messages.js';
+import { fixedConversationIndex } from '../../../test/support/memory-stores.js';
+import { InMemoryTurnControl } from '../../adapters/memory/in-memory-turn-control.js';
+import { openDatabase, type SqliteDatabase } from '../../adapters/sqlite/database.js';
+import { SqliteJobQueue } from '../../adapters/sqlite/sqlite-job-queue.js';
+import { SqliteReplyOutbox } from '../../adapters/sqlite/sqlite-reply-outbox.js';
 import { ConversationWorker, DEFAULT_TEXTS } from './conversation-worker.js';
 import { Ingress } from './ingress.js';
-import { LocalTurnControl } from './local-turn-control.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Resolves when `predicate` holds; polls, since the pool runs on its own. */
@@ -41,7 +41,7 @@ describe('WorkerPool', () => {
       runner,
       channel,
       outbox,
-      turns: new LocalTurnControl(),
+      turns: new InMemoryTurnControl(),
       conversations: fixedConversationIndex({}),
       maxAttempts: options.maxAttempts ?? 3,
     });

@@ -1,8 +1,8 @@
-import type { EnqueueResult, JobSink } from '../ports/job-queue.js';
-import { type Logger, silentLogger } from '../ports/logger.js';
-import type { UpdateDedupe } from '../ports/update-dedupe.js';
-import { conversationId } from './conversation.js';
-import { type InboundMessage, type LaneKind, laneOf } from './inbound-message.js';
+import { conversationId } from '../../domain/conversation.js';
+import { type InboundMessage, type LaneKind, laneOf } from '../../domain/inbound-message.js';
+import type { EnqueueResult, JobSink } from '../../ports/job-queue.js';
+import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { UpdateDedupe } from '../../ports/update-dedupe.js';
 
 export interface IngressOptions {
   queue: JobSink;

@@ -1,6 +1,6 @@
 import type { SessionStore } from '@anthropic-ai/claude-agent-sdk';
-import type { ConversationIndex } from '../ports/conversation-index.js';
-import { type Logger, silentLogger } from '../ports/logger.js';
+import type { ConversationIndex } from '../../ports/conversation-index.js';
+import { type Logger, silentLogger } from '../../ports/logger.js';
 
 /**
  * Removes the transcripts of conversations idle past their expiry. A turn

@@ -1,23 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeChannel, PermanentTestError } from '../../test/support/fake-channel.js';
-import { FakeTurnRunner, gatedTurn } from '../../test/support/fake-turn-runner.js';
-import { command, testMessage } from '../../test/support/inbound-messages.js';
-import { fixedConversationIndex, MemoryReplyOutbox } from '../../test/support/memory-stores.js';
-import { assistantToolUse } from '../../test/support/sdk-messages.js';
-import { conversationId } from './conversation.js';
+import { FakeChannel, PermanentTestError } from '../../../test/support/fake-channel.js';
+import { FakeTurnRunner, gatedTurn } from '../../../test/support/fake-turn-runner.js';
+import { command, testMessage } from '../../../test/support/inbound-messages.js';
+import { fixedConversationIndex, MemoryReplyOutbox } from '../../../test/support/memory-stores.js';
+import { assistantToolUse } from '../../../test/support/sdk-messages.js';
+import { InMemoryTurnControl } from '../../adapters/memory/in-memory-turn-control.js';
+import { conversationId } from '../../domain/conversation.js';
+import type { InboundMessage } from '../../domain/inbound-message.js';
 import {
   ConversationWorker,
   type ConversationWorkerOptions,
   DEFAULT_TEXTS,
 } from './conversation-worker.js';
-import type { InboundMessage } from './inbound-message.js';
-import { LocalTurnControl } from './local-turn-control.js';
 
 describe('ConversationWorker', () => {
   let runner: FakeTurnRunner;
   let channel: FakeChannel;
   let outbox: MemoryReplyOutbox;
-  let turns: LocalTurnControl;
+  let turns: InMemoryTurnControl;
   let worker: ConversationWorker;
   const clock = 10_000_000;
 
@@ -37,7 +37,7 @@ describe('ConversationWorker', () => {
     runner = new FakeTurnRunner();
     channel = new FakeChannel(20);
     outbox = new MemoryReplyOutbox();
-    turns = new LocalTurnControl(() => clock);
+    turns = new InMemoryTurnControl(() => clock);
     worker = make();
   });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { command, testMessage } from '../../test/support/inbound-messages.js';
-import type { EnqueueResult, JobSink } from '../ports/job-queue.js';
-import type { UpdateDedupe } from '../ports/update-dedupe.js';
-import type { InboundMessage, LaneKind } from './inbound-message.js';
+import { command, testMessage } from '../../../test/support/inbound-messages.js';
+import type { InboundMessage, LaneKind } from '../../domain/inbound-message.js';
+import type { EnqueueResult, JobSink } from '../../ports/job-queue.js';
+import type { UpdateDedupe } from '../../ports/update-dedupe.js';
 import { Ingress } from './ingress.js';
 
 /** A sink that keeps what it is given and can be told to fail once. */

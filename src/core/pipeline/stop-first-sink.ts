@@ -1,5 +1,5 @@
-import { conversationId } from '../../core/conversation.js';
-import type { InboundMessage, LaneKind } from '../../core/inbound-message.js';
+import { conversationId } from '../../domain/conversation.js';
+import type { InboundMessage, LaneKind } from '../../domain/inbound-message.js';
 import type { EnqueueResult, JobSink } from '../../ports/job-queue.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { TurnControl } from '../../ports/turn-control.js';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentPolicy, defaultPolicy } from '../config/agent-config.js';
+import { type AgentPolicy, defaultPolicy } from '../../config/agent-config.js';
 import { type ToolDecision, ToolPolicy, type ToolScope } from './tool-policy.js';
 import { checkPattern } from './tool-policy-paths.js';
 import { isPrivateAddress } from './tool-policy-web.js';

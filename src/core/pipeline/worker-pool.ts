@@ -1,8 +1,8 @@
-import type { ClaimedBatch, JobQueue } from '../ports/job-queue.js';
-import { type Logger, silentLogger } from '../ports/logger.js';
-import type { ReplyOutbox } from '../ports/reply-outbox.js';
+import { canCombine, type LaneKind } from '../../domain/inbound-message.js';
+import type { ClaimedBatch, JobQueue } from '../../ports/job-queue.js';
+import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { ReplyOutbox } from '../../ports/reply-outbox.js';
 import type { BatchResult, ConversationWorker } from './conversation-worker.js';
-import { canCombine, type LaneKind } from './inbound-message.js';
 
 export interface WorkerPoolOptions {
   queue: JobQueue;

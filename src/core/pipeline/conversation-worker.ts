@@ -1,12 +1,12 @@
-import { type Channel, hasStatusMessages, type OutgoingPart } from '../ports/channel.js';
-import type { ConversationIndex } from '../ports/conversation-index.js';
-import { type Logger, silentLogger } from '../ports/logger.js';
-import type { OutboxEntry, ReplyOutbox } from '../ports/reply-outbox.js';
-import type { TurnControl } from '../ports/turn-control.js';
-import { type ConversationRef, conversationId } from './conversation.js';
-import { type InboundMessage, type LaneKind, promptFor } from './inbound-message.js';
+import { type ConversationRef, conversationId } from '../../domain/conversation.js';
+import { type InboundMessage, type LaneKind, promptFor } from '../../domain/inbound-message.js';
+import { type Channel, hasStatusMessages, type OutgoingPart } from '../../ports/channel.js';
+import type { ConversationIndex } from '../../ports/conversation-index.js';
+import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { OutboxEntry, ReplyOutbox } from '../../ports/reply-outbox.js';
+import type { TurnControl } from '../../ports/turn-control.js';
+import type { TurnRunner } from '../../ports/turn-runner.js';
 import { DEFAULT_PROGRESS, ProgressMessage, type ProgressSettings } from './progress-message.js';
-import type { TurnRunner } from './turn.js';
 
 /**
  * The channel-independent handling of one batch of a conversation's messages:

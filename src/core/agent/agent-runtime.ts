@@ -8,24 +8,27 @@ import {
   type SDKResultMessage,
   type SessionStore,
 } from '@anthropic-ai/claude-agent-sdk';
-import type { AgentConfig } from '../config/agent-config.js';
-import type { ConversationIndex, ConversationRecord } from '../ports/conversation-index.js';
-import { VersionConflictError } from '../ports/conversation-index.js';
-import { type Logger, silentLogger } from '../ports/logger.js';
+import type { AgentConfig } from '../../config/agent-config.js';
+import {
+  type ConversationRef,
+  conversationId,
+  DEFAULT_SESSION_TTL_MS,
+} from '../../domain/conversation.js';
+import type { TurnRequest, TurnResult } from '../../domain/turn.js';
+import type { ConversationIndex, ConversationRecord } from '../../ports/conversation-index.js';
+import { VersionConflictError } from '../../ports/conversation-index.js';
+import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { TurnRunner } from '../../ports/turn-runner.js';
 import { agentEnvironment } from './agent-environment.js';
-import { type ConversationRef, conversationId } from './conversation.js';
 import { reportUnavailableMcpServers } from './mcp-status-report.js';
 import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
 import { ModelGateway } from './model-gateway.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
 import { createSkillsPlugin, SKILLS_PLUGIN_NAME } from './skills-plugin.js';
 import { skillReadRoots, ToolPolicy } from './tool-policy.js';
-import type { TurnRequest, TurnResult, TurnRunner } from './turn.js';
 import { DAILY_BUDGET_MESSAGE, turnBudget } from './turn-budget.js';
 import { outcomeOf, turnCost, userMessageFor } from './turn-outcome.js';
 import { ensureWorkspace } from './workspace.js';
-
-export const DEFAULT_SESSION_TTL_MS = 25 * 24 * 60 * 60 * 1000;
 
 export interface AgentRuntimeOptions {
   config: AgentConfig;

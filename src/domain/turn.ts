@@ -30,10 +30,3 @@ export interface TurnResult {
   /** For outcomes other than success: a short message fit to show the user. */
   errorMessage?: string | undefined;
 }
-
-/** What a worker needs from the runtime; the Telegram and Lambda workers code against this. */
-export interface TurnRunner {
-  runTurn(request: TurnRequest): Promise<TurnResult>;
-  /** Start a fresh session on the next turn (`/new`). */
-  resetConversation(conversation: ConversationRef): Promise<void>;
-}

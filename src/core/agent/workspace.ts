@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ConversationRef, conversationSlug } from './conversation.js';
+import { type ConversationRef, conversationSlug } from '../../domain/conversation.js';
 
 /**
  * Each conversation works in its own directory, so one conversation's files

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type SqliteDatabase } from '../adapters/sqlite/database.js';
-import { SqliteConversationIndex } from '../adapters/sqlite/sqlite-conversation-index.js';
-import { SqliteSessionStore } from '../adapters/sqlite/sqlite-session-store.js';
+import { openDatabase, type SqliteDatabase } from '../../adapters/sqlite/database.js';
+import { SqliteConversationIndex } from '../../adapters/sqlite/sqlite-conversation-index.js';
+import { SqliteSessionStore } from '../../adapters/sqlite/sqlite-session-store.js';
 import { sweepExpiredConversations } from './expiry-sweeper.js';
 
 const DAY = 86_400_000;

@@ -1,5 +1,5 @@
 import type { Query, SDKSystemMessage } from '@anthropic-ai/claude-agent-sdk';
-import type { Logger } from '../ports/logger.js';
+import type { Logger } from '../../ports/logger.js';
 
 /** How long a turn's end may wait for Claude Code to say why an MCP server is unavailable. */
 const MCP_STATUS_WAIT_MS = 2_000;

@@ -14,6 +14,9 @@ export interface ConversationRef {
   threadId?: string | undefined;
 }
 
+/** How long an idle conversation keeps its session before the next message starts afresh. */
+export const DEFAULT_SESSION_TTL_MS = 25 * 24 * 60 * 60 * 1000;
+
 /**
  * Stable, readable identifier of a conversation, used as the key in every
  * store and as the queue's ordering lane. Parts are URI-encoded so a `:` inside

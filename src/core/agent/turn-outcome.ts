@@ -1,6 +1,6 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
-import type { ConversationRecord } from '../ports/conversation-index.js';
-import type { TurnOutcome } from './turn.js';
+import type { TurnOutcome } from '../../domain/turn.js';
+import type { ConversationRecord } from '../../ports/conversation-index.js';
 
 /** How a turn ended, from the SDK's result message (absent when Claude Code died first). */
 export function outcomeOf(result: SDKResultMessage | undefined, aborted: boolean): TurnOutcome {

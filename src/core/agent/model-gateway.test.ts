@@ -1,8 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bedrockUpstream } from '../adapters/bedrock/bedrock-upstream.js';
-import { closeServer, listenOnLoopback } from './http-server.js';
+import { bedrockUpstream } from '../../adapters/bedrock/bedrock-upstream.js';
+import { closeServer, listenOnLoopback } from '../../lib/http-server.js';
 import { anthropicUpstream, ModelGateway } from './model-gateway.js';
 
 /** What a local upstream received. */

@@ -1,6 +1,6 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { describe, expect, it } from 'vitest';
-import { assistantToolUse } from '../../test/support/sdk-messages.js';
+import { assistantToolUse } from '../../../test/support/sdk-messages.js';
 import { clip, describeToolUse, TurnProgress } from './turn-progress.js';
 
 describe('describeToolUse', () => {
