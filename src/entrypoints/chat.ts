@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { config as loadDotenv } from 'dotenv';
 import { AgentConfigError } from '../config/agent-config.js';
@@ -18,21 +20,74 @@ import { composeLocalRuntime } from './compose-runtime.js';
 
 const HELP = `Commands: /new starts a fresh session, /help shows this, /quit (or Ctrl-D) leaves.`;
 
+const USAGE = `Usage: agent-chat [--chat <id>] [--help] [--version]
+   or: npm run chat -- [--chat <id>] [--help] [--version]`;
+
+const HELP_TEXT = `${USAGE}
+
+Talk to the agent in the terminal, on the local store. On a terminal it is
+interactive; with piped input each line is one message and each answer is
+written to standard output. The conversation persists: run it again to go on.
+
+Options:
+  --chat <id>   the conversation to talk in (default: "default"); each id is
+                its own conversation with its own history
+  -h, --help    show this help and exit
+  --version     print the version and exit
+
+${HELP}
+Settings come from the environment or .env (see .env.example).
+`;
+
+type CommandLine =
+  | { kind: 'run'; chatId: string }
+  | { kind: 'exit'; code: number; stdout?: string; stderr?: string };
+
+/** Reads the flags; anything it does not know is an error, not silently ignored. */
+function readCommandLine(args: string[]): CommandLine {
+  let values: { chat?: string; help?: boolean; version?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        chat: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    // parseArgs's advice about positionals does not apply to a command that takes none.
+    const message = (error instanceof Error ? error.message : String(error)).split(/\.(?:\s|$)/)[0];
+    return { kind: 'exit', code: 2, stderr: `agent-chat: ${message}\n${USAGE}\n` };
+  }
+  if (values.help) return { kind: 'exit', code: 0, stdout: HELP_TEXT };
+  if (values.version) return { kind: 'exit', code: 0, stdout: `${packageVersion()}\n` };
+  if (values.chat === '') {
+    return {
+      kind: 'exit',
+      code: 2,
+      stderr: `agent-chat: --chat needs a conversation id\n${USAGE}\n`,
+    };
+  }
+  return { kind: 'run', chatId: values.chat ?? 'default' };
+}
+
+/** The version in package.json, two levels up both from src/entrypoints and dist/entrypoints. */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return String((JSON.parse(text) as { version?: unknown }).version);
+}
+
 async function main(): Promise<number> {
+  const commandLine = readCommandLine(process.argv.slice(2));
+  if (commandLine.kind === 'exit') {
+    if (commandLine.stdout) process.stdout.write(commandLine.stdout);
+    if (commandLine.stderr) process.stderr.write(commandLine.stderr);
+    return commandLine.code;
+  }
   loadDotenv({ quiet: true });
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(
-      `Usage: chat [--chat <id>]\n\nTalk to the agent in the terminal. ${HELP}\nSettings come from the environment or .env (see .env.example).\n`,
-    );
-    return 0;
-  }
-  const chatFlag = args.indexOf('--chat');
-  const chatId = chatFlag >= 0 ? args[chatFlag + 1] : undefined;
-  if (chatFlag >= 0 && !chatId) {
-    process.stderr.write('--chat needs a conversation id\n');
-    return 2;
-  }
 
   const settings = loadRuntimeSettings(process.env);
   const local = await composeLocalRuntime(settings, process.env);
@@ -40,7 +95,7 @@ async function main(): Promise<number> {
   const conversation: ConversationRef = {
     tenant: 'local',
     channel: 'terminal',
-    chatId: chatId ?? 'default',
+    chatId: commandLine.chatId,
   };
   const interactive = process.stdin.isTTY === true;
   const lines = createInterface({

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,10 +31,10 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function chat(input: string, extraEnv: Record<string, string> = {}) {
+async function chat(input: string, extraEnv: Record<string, string> = {}, args: string[] = []) {
   const tempDir = path.join(root, 'tmp');
   await mkdir(tempDir, { recursive: true });
-  const child = spawn(process.execPath, ['--import', 'tsx', CHAT], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHAT, ...args], {
     env: {
       PATH: process.env.PATH,
       DATA_DIR: path.join(root, 'data'),
@@ -104,5 +104,52 @@ describe('terminal chat', () => {
     const run = await chat('hello\n', { AGENT_DIR: path.join(root, 'no-such-agent') });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('no-such-agent');
+  });
+});
+
+describe('terminal chat command line', () => {
+  it('--help names the command, both ways to run it, and every option', async () => {
+    const run = await chat('', {}, ['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^Usage: agent-chat /);
+    expect(run.stdout).toContain('npm run chat -- ');
+    for (const option of ['--chat <id>', '-h, --help', '--version']) {
+      expect(run.stdout).toContain(option);
+    }
+  });
+
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const run = await chat('', {}, ['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${version}\n`);
+  });
+
+  it('an unknown flag or a stray argument is an error with the usage line, exit code 2', async () => {
+    const unknown = await chat('hello\n', {}, ['--chta', 'x']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toContain("Unknown option '--chta'");
+    expect(unknown.stderr).toContain('Usage: agent-chat ');
+
+    const stray = await chat('hello\n', {}, ['hello']);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain("Unexpected argument 'hello'");
+
+    const missing = await chat('hello\n', {}, ['--chat']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--chat');
+  });
+
+  it('--chat <id> talks in a conversation of its own', async () => {
+    model.reset();
+    model.enqueue(reply.text('Hello from the side chat.'));
+    // The data directory of the first test, whose default conversation knows Ada.
+    const run = await chat('Hi\n', {}, ['--chat', 'side']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('Hello from the side chat.\n');
+    const request = model.messageRequests.at(-1);
+    expect(request && requestText(request)).not.toContain('Ada');
   });
 });

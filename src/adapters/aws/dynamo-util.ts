@@ -2,9 +2,10 @@ import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
-  QueryCommand,
+  paginateQuery,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AwsStorageError } from './errors.js';
 
 export type Item = Record<string, unknown>;
@@ -16,22 +17,13 @@ export function isConditionalCheckFailed(error: unknown): error is Error & { Ite
 /**
  * The item DynamoDB returns with a failed condition
  * (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`), as plain values. The
- * document client does not unmarshall errors, so this reads the raw
- * attribute values of the flat items used here (S, N, B, BOOL, NULL).
- * Undefined when the service sent none (emulators do not).
+ * document client does not unmarshall errors, so this does, as the document
+ * client would. Undefined when the service sent none (emulators do not).
  */
 export function conditionFailureItem(error: { Item?: unknown }): Item | undefined {
   const raw = error.Item;
   if (typeof raw !== 'object' || raw === null) return undefined;
-  const item: Item = {};
-  for (const [name, value] of Object.entries(raw as Record<string, Record<string, unknown>>)) {
-    if ('S' in value) item[name] = value.S;
-    else if ('N' in value) item[name] = Number(value.N);
-    else if ('B' in value) item[name] = value.B;
-    else if ('BOOL' in value) item[name] = value.BOOL;
-    else if ('NULL' in value) item[name] = null;
-  }
-  return item;
+  return unmarshall(raw as Parameters<typeof unmarshall>[0]);
 }
 
 /** Every page of a query, in key order. */
@@ -40,12 +32,10 @@ export async function queryAll(
   input: QueryCommandInput,
 ): Promise<Item[]> {
   const items: Item[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+  // A copy: the paginator writes each page's start key into the input it gets.
+  for await (const page of paginateQuery({ client: doc }, { ...input })) {
     items.push(...((page.Items ?? []) as Item[]));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  }
   return items;
 }
 

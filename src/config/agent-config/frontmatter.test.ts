@@ -21,7 +21,7 @@ describe('parseFrontmatter', () => {
     });
   });
 
-  it('folds continued lines and understands block scalars', () => {
+  it('reads values as YAML does: folded lines, block scalars, lists, comments', () => {
     const result = parseFrontmatter(
       [
         '---',
@@ -46,9 +46,10 @@ describe('parseFrontmatter', () => {
       ok: true,
       data: {
         plain: 'first part second part',
-        folded: 'one two',
-        literal: 'line 1\nline 2',
-        'allowed-tools': '- Read - Grep',
+        // Block scalars keep their final line break ("clip" chomping).
+        folded: 'one two\n',
+        literal: 'line 1\nline 2\n',
+        'allowed-tools': ['Read', 'Grep'],
       },
     });
   });
@@ -67,11 +68,47 @@ describe('parseFrontmatter', () => {
   it('rejects lines that are not key: value, and repeated keys', () => {
     expect(parseFrontmatter('---\njust text\n---\n')).toEqual({
       ok: false,
-      reason: 'frontmatter line 2 is not "key: value": just text',
+      reason: 'expected the frontmatter to be "key: value" lines, found the string "just text"',
+    });
+    expect(parseFrontmatter('---\n- a\n- b\n---\n')).toEqual({
+      ok: false,
+      reason: 'expected the frontmatter to be "key: value" lines, found a list',
     });
     expect(parseFrontmatter('---\nname: a\nname: b\n---\n')).toEqual({
       ok: false,
-      reason: 'frontmatter key "name" appears twice',
+      reason: 'frontmatter line 3 is not valid YAML: Map keys must be unique',
+    });
+  });
+
+  it('drops a trailing comment from a plain value', () => {
+    const result = parseFrontmatter(
+      '---\nname: foo # the skill name\ndescription: Says hi.\n---\n',
+    );
+
+    expect(result).toMatchObject({ ok: true, data: { name: 'foo', description: 'Says hi.' } });
+  });
+
+  it('rejects an unquoted value holding ": ", naming the line and the fix', () => {
+    const result = parseFrontmatter(
+      '---\nname: greeter\ndescription: Use when: the user says hi\n---\n',
+    );
+
+    expect(result).toEqual({
+      ok: false,
+      reason:
+        'frontmatter line 3 is not valid YAML: Nested mappings are not allowed in compact mappings; put a value that contains ": " in quotes',
+    });
+  });
+
+  it('reads an empty block as no keys, and reports other YAML errors by line', () => {
+    expect(parseFrontmatter('---\n---\nBody')).toEqual({ ok: true, data: {}, body: 'Body' });
+    expect(parseFrontmatter('---\nname: x\n\ttools: y\n---\n')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^frontmatter line 3 is not valid YAML: /),
+    });
+    expect(parseFrontmatter('---\nname: *missing\n---\n')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^the frontmatter is not valid YAML: /),
     });
   });
 });

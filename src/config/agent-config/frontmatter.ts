@@ -1,19 +1,17 @@
+import { LineCounter, parseDocument } from 'yaml';
+
 /**
- * A deliberately small reader for the frontmatter of SKILL.md files. Skills use
- * flat `key: value` pairs; a YAML library would be a dependency for two fields.
- *
- * Understood: `key: value`, quoted values ('single' with '' escapes, "double"
- * with JSON escapes), values continued on indented lines (folded with spaces),
- * `|` and `>` block scalars, and `#` comment lines. Keys it does not need (such
- * as a list under `allowed-tools:`) are kept as their raw folded text.
+ * Reads the YAML frontmatter of a SKILL.md file. Claude Code reads the same
+ * file with a real YAML parser, so this uses one too: a value means here what
+ * it means there (`name: foo # note` is `foo`), and a file it would reject
+ * (`description: Use when: ...`, a mapping inside a plain value) is rejected
+ * here, as a configuration error, instead of being read some other way.
  */
 export type Frontmatter =
-  | { ok: true; data: Record<string, string>; body: string }
+  | { ok: true; data: Record<string, unknown>; body: string }
   | { ok: false; reason: string };
 
 const FENCE = /^---[ \t]*$/;
-const KEY_LINE = /^([A-Za-z0-9_-]+)[ \t]*:(?:[ \t]+(.*))?$/;
-const BLOCK_INDICATOR = /^([|>])[+-]?$/;
 
 export function parseFrontmatter(text: string): Frontmatter {
   const lines = text.split(/\r?\n/);
@@ -23,49 +21,40 @@ export function parseFrontmatter(text: string): Frontmatter {
   const end = lines.findIndex((line, index) => index > 0 && FENCE.test(line));
   if (end === -1) return { ok: false, reason: 'the frontmatter block has no closing "---" line' };
 
-  const entries: { key: string; first: string; rest: string[] }[] = [];
-  for (let index = 1; index < end; index++) {
-    const line = lines[index] ?? '';
-    if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
-    const current = entries.at(-1);
-    // Indented lines and list items belong to the key above them.
-    if (current && (/^[ \t]/.test(line) || line.startsWith('- '))) {
-      current.rest.push(line.trim());
-      continue;
-    }
-    const match = KEY_LINE.exec(line);
-    if (!match) {
-      return { ok: false, reason: `frontmatter line ${index + 1} is not "key: value": ${line}` };
-    }
-    const key = match[1] as string;
-    if (entries.some((entry) => entry.key === key)) {
-      return { ok: false, reason: `frontmatter key "${key}" appears twice` };
-    }
-    entries.push({ key, first: (match[2] ?? '').trim(), rest: [] });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(lines.slice(1, end).join('\n'), {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
+  const [error] = document.errors;
+  if (error) {
+    // The YAML starts on the file's second line, after the opening fence.
+    const line = lineCounter.linePos(error.pos[0]).line + 1;
+    // The usual cause: an unquoted value holding ": ", such as "Use when: ...".
+    const hint =
+      error.code === 'BLOCK_AS_IMPLICIT_KEY' ? '; put a value that contains ": " in quotes' : '';
+    return {
+      ok: false,
+      reason: `frontmatter line ${line} is not valid YAML: ${error.message}${hint}`,
+    };
   }
 
-  const data: Record<string, string> = {};
-  for (const { key, first, rest } of entries) data[key] = entryValue(first, rest);
-  return { ok: true, data, body: lines.slice(end + 1).join('\n') };
-}
-
-function entryValue(first: string, rest: string[]): string {
-  const block = BLOCK_INDICATOR.exec(first);
-  if (block) return rest.join(block[1] === '|' ? '\n' : ' ');
-  const joined = [first, ...rest].filter((part) => part !== '').join(' ');
-  return unquote(joined);
-}
-
-function unquote(value: string): string {
-  if (value.length >= 2 && value.startsWith("'") && value.endsWith("'")) {
-    return value.slice(1, -1).replaceAll("''", "'");
+  let data: unknown;
+  try {
+    data = document.toJS();
+  } catch (failure) {
+    // toJS throws for what parsing lets through, such as an alias to no anchor.
+    const message = failure instanceof Error ? failure.message : String(failure);
+    return { ok: false, reason: `the frontmatter is not valid YAML: ${message}` };
   }
-  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
-    try {
-      return String(JSON.parse(value));
-    } catch {
-      return value.slice(1, -1);
-    }
+  // An empty block is an empty mapping: the missing fields are reported by name.
+  if (data === null || data === undefined) data = {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    return {
+      ok: false,
+      reason: `expected the frontmatter to be "key: value" lines, found ${Array.isArray(data) ? 'a list' : `the ${typeof data} ${JSON.stringify(data)}`}`,
+    };
   }
-  return value;
+  return { ok: true, data: data as Record<string, unknown>, body: lines.slice(end + 1).join('\n') };
 }
