@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // means two test files at a time is the useful maximum.
 export default defineConfig({
   test: {
+    globalSetup: ['test/support/global-setup.ts'],
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'infra/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
