@@ -7,6 +7,19 @@ export interface ModelUpstream {
   baseUrl: string;
   /** Adds the real credential to an outgoing request's headers. */
   authorize(request: UpstreamRequest): Promise<void> | void;
+  /**
+   * For upstreams whose streamed answers are not server-sent events (Bedrock's
+   * binary event stream): a reader that turns a response body of this content
+   * type into the Messages API stream events inside it, so the gateway can
+   * count tokens. Undefined for content the gateway reads itself (SSE, JSON).
+   */
+  eventReader?(contentType: string): ResponseEventReader | undefined;
+}
+
+/** Decodes a response body chunk by chunk into Messages API stream events. */
+export interface ResponseEventReader {
+  /** The events completed by this chunk (a frame may span chunks). */
+  write(chunk: Uint8Array): unknown[];
 }
 
 export interface UpstreamRequest {

@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { ModelUpstream } from '../../ports/model-upstream.js';
+import { BEDROCK_EVENT_STREAM, bedrockEventReader } from './bedrock-event-stream.js';
 
 /**
  * Amazon Bedrock as the model gateway's upstream. Claude Code is told to send
@@ -38,6 +39,9 @@ export function bedrockUpstream(options: {
         body: request.body,
       });
       Object.assign(request.headers, signed.headers);
+    },
+    eventReader(contentType) {
+      return contentType.startsWith(BEDROCK_EVENT_STREAM) ? bedrockEventReader() : undefined;
     },
   };
 }

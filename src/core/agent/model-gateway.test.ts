@@ -1,6 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BEDROCK_EVENT_STREAM,
+  encodeBedrockEventStream,
+} from '../../adapters/bedrock/bedrock-event-stream.js';
 import { bedrockUpstream } from '../../adapters/bedrock/bedrock-upstream.js';
 import { closeServer, listenOnLoopback } from '../../lib/http-server.js';
 import { anthropicUpstream, ModelGateway } from './model-gateway.js';
@@ -16,7 +20,11 @@ interface Received {
 /** A local HTTP server standing in for the model provider; answers with `respond`. */
 class Upstream {
   readonly received: Received[] = [];
-  respond: (request: Received) => { status?: number; type?: string; body: string } = () => ({
+  respond: (request: Received) => {
+    status?: number;
+    type?: string;
+    body: string | Buffer;
+  } = () => ({
     body: JSON.stringify({ type: 'message', usage: { input_tokens: 11, output_tokens: 7 } }),
   });
   private server: Server | undefined;
@@ -246,6 +254,53 @@ describe('ModelGateway with Bedrock', () => {
       expectedAuthorization(sent, credentials.AWS_SECRET_ACCESS_KEY, 'eu-west-1', 'bedrock'),
     );
     expect(authorization).not.toContain('from-agent');
+  });
+
+  it("counts tokens from Bedrock's binary event stream and from invoke's JSON", async () => {
+    // A streamed answer as Bedrock frames it: each chunk event holds one Messages API event.
+    const stream = encodeBedrockEventStream([
+      {
+        type: 'message_start',
+        message: { usage: { input_tokens: 120, output_tokens: 1, cache_read_input_tokens: 30 } },
+      },
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 17 } },
+      {
+        type: 'message_stop',
+        'amazon-bedrock-invocationMetrics': { inputTokenCount: 120, outputTokenCount: 17 },
+      },
+    ]);
+    upstream.respond = (request) =>
+      request.url.endsWith('/invoke-with-response-stream')
+        ? { type: BEDROCK_EVENT_STREAM, body: stream }
+        : request.url.endsWith('/count-tokens')
+          ? { body: JSON.stringify({ input_tokens: 999 }) }
+          : {
+              body: JSON.stringify({
+                type: 'message',
+                usage: { input_tokens: 5, output_tokens: 3 },
+              }),
+            };
+    const grant = gateway.grant();
+    const call = (path: string) =>
+      fetch(`${grant.baseUrl}${path}`, { method: 'POST', body: MESSAGE_BODY });
+
+    const streamed = await call('/model/test-model/invoke-with-response-stream');
+    // The agent gets the stream byte for byte.
+    expect(Buffer.from(await streamed.arrayBuffer()).equals(stream)).toBe(true);
+    await (await call('/model/test-model/invoke')).text();
+    await (await call('/model/test-model/count-tokens')).text();
+    grant.revoke();
+
+    expect(grant.usage.snapshot()).toEqual({
+      inputTokens: 125,
+      outputTokens: 20,
+      cacheReadInputTokens: 30,
+      cacheCreationInputTokens: 0,
+      requests: 2,
+    });
   });
 });
 

@@ -109,6 +109,16 @@ export class ModelGateway {
     return undefined;
   }
 
+  /** A token counter for a model answer's body, or undefined if the call produces no message. */
+  private usageCounter(grant: { usage: UsageMeter; path: string }, response: Response) {
+    const pathname = new URL(grant.path, 'http://gateway').pathname;
+    if (!MESSAGE_PATHS.some((pattern) => pattern.test(pathname))) return undefined;
+    const contentType = response.headers.get('content-type') ?? '';
+    if (contentType.includes('text/event-stream')) return grant.usage.observe('sse');
+    const events = this.upstream.eventReader?.(contentType);
+    return grant.usage.observe(events ? { events } : 'json');
+  }
+
   private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const grant = this.findGrant(req);
     if (!grant) {
@@ -157,9 +167,7 @@ export class ModelGateway {
       res.end();
       return;
     }
-    const isMessages = upstreamUrl.pathname.endsWith('/v1/messages') && response.ok;
-    const sse = (response.headers.get('content-type') ?? '').includes('text/event-stream');
-    const counter = isMessages ? grant.usage.observe(sse ? 'sse' : 'json') : undefined;
+    const counter = response.ok ? this.usageCounter(grant, response) : undefined;
     const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
     for await (const chunk of body) {
       counter?.write(chunk as Buffer);
@@ -169,6 +177,13 @@ export class ModelGateway {
     res.end();
   }
 }
+
+/**
+ * The calls that produce a message (and so use tokens): the Messages API, and
+ * Bedrock's invoke endpoints. Token counting and the other read-only calls are
+ * forwarded but not counted.
+ */
+const MESSAGE_PATHS = [/\/v1\/messages$/, /^\/model\/[^/]+\/(invoke|invoke-with-response-stream)$/];
 
 /**
  * The calls Claude Code makes to the model, and all the gateway forwards: the

@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import type { ResponseEventReader } from '../../ports/model-upstream.js';
 
 /**
  * Token counts read off the model's responses as they stream through the
@@ -34,10 +35,18 @@ export class UsageMeter {
     return { ...this.totals };
   }
 
-  /** Start reading one response body, SSE or JSON. */
-  observe(kind: 'sse' | 'json'): { write(chunk: Buffer): void; end(): void } {
+  /**
+   * Start reading one response body: server-sent events, JSON, or stream
+   * events decoded by the upstream's own reader (Bedrock's event stream).
+   */
+  observe(kind: 'sse' | 'json' | { events: ResponseEventReader }): {
+    write(chunk: Buffer): void;
+    end(): void;
+  } {
     this.totals.requests += 1;
-    return kind === 'sse' ? this.sseReader() : this.jsonReader();
+    if (kind === 'sse') return this.sseReader();
+    if (kind === 'json') return this.jsonReader();
+    return this.eventsReader(kind.events);
   }
 
   private add(usage: RawUsage | undefined, fields: 'all' | 'output'): void {
@@ -67,25 +76,44 @@ export class UsageMeter {
     };
   }
 
-  private sseReader() {
-    const decoder = new StringDecoder('utf8');
-    let pending = '';
+  /**
+   * Counts one streamed message from its events: input from `message_start`,
+   * output from the last `message_delta` (it carries the running total), or
+   * from `message_start` if the stream ended before any delta.
+   */
+  private streamCounter(): { event(value: unknown): void; end(): void } {
     let startOutput = 0;
     let finalOutput: number | undefined;
-    const onEvent = (data: string) => {
-      let event: { type?: string; message?: { usage?: RawUsage }; usage?: RawUsage };
+    return {
+      event: (value) => {
+        const event = value as {
+          type?: string;
+          message?: { usage?: RawUsage };
+          usage?: RawUsage;
+        } | null;
+        if (event?.type === 'message_start') {
+          const usage = event.message?.usage;
+          this.add({ ...usage, output_tokens: 0 }, 'all');
+          startOutput = usage?.output_tokens ?? 0;
+        } else if (event?.type === 'message_delta' && event.usage) {
+          finalOutput = event.usage.output_tokens ?? finalOutput;
+        }
+      },
+      end: () => {
+        this.add({ output_tokens: finalOutput ?? startOutput }, 'output');
+      },
+    };
+  }
+
+  private sseReader() {
+    const decoder = new StringDecoder('utf8');
+    const counter = this.streamCounter();
+    let pending = '';
+    const onData = (data: string) => {
       try {
-        event = JSON.parse(data);
+        counter.event(JSON.parse(data));
       } catch {
-        return;
-      }
-      if (event.type === 'message_start') {
-        const usage = event.message?.usage;
-        this.add({ ...usage, output_tokens: 0 }, 'all');
-        startOutput = usage?.output_tokens ?? 0;
-      } else if (event.type === 'message_delta' && event.usage) {
-        // message_delta carries the cumulative output count; keep the last one.
-        finalOutput = event.usage.output_tokens ?? finalOutput;
+        // Not JSON (a keep-alive comment, say): nothing to count.
       }
     };
     return {
@@ -96,14 +124,22 @@ export class UsageMeter {
           const block = pending.slice(0, boundary);
           pending = pending.slice(boundary + 2);
           for (const line of block.split('\n')) {
-            if (line.startsWith('data:')) onEvent(line.slice(5).trim());
+            if (line.startsWith('data:')) onData(line.slice(5).trim());
           }
           boundary = pending.indexOf('\n\n');
         }
       },
-      end: () => {
-        this.add({ output_tokens: finalOutput ?? startOutput }, 'output');
+      end: counter.end,
+    };
+  }
+
+  private eventsReader(reader: ResponseEventReader) {
+    const counter = this.streamCounter();
+    return {
+      write: (chunk: Buffer) => {
+        for (const event of reader.write(chunk)) counter.event(event);
       },
+      end: counter.end,
     };
   }
 }
