@@ -208,6 +208,17 @@ describe('ToolPolicy shell, web and other tools', () => {
       'http://2130706433/',
       'http://0x7f.1/',
       'http://[::ffff:127.0.0.1]/',
+      // Loopback inside IPv6 transition forms: IPv4-compatible, 6to4, NAT64 local-use, SIIT, Teredo.
+      'http://[::127.0.0.1]/',
+      'http://[2002:7f00:1::]/',
+      'http://[64:ff9b:1::7f00:1]/',
+      'http://[::ffff:0:7f00:1]/',
+      'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/',
+      // Decimal, octal and hex spellings of 127.0.0.1 and 10.0.0.1.
+      'http://017700000001/',
+      'http://0177.0.0.1/',
+      'http://167772161/',
+      'http://0xa.0.0.1/',
       'http://printer.local/',
       'http://rebind.example.net/',
       'http://metadata.example.net/',
@@ -340,7 +351,17 @@ describe('helpers', () => {
   it('recognises private addresses', () => {
     expect(isPrivateAddress('8.8.8.8')).toBe(false);
     expect(isPrivateAddress('2001:4860:4860::8888')).toBe(false);
+    // 6to4 and Teredo of public addresses are judged by the address they carry.
+    expect(isPrivateAddress('2002:808:808::1')).toBe(false);
     for (const address of [
+      '::127.0.0.1',
+      '::7f00:1',
+      '2002:7f00:1::',
+      '2002:a00:1::1',
+      '64:ff9b:1::7f00:1',
+      '64:ff9b::8.8.8.8',
+      '::ffff:0:a00:1',
+      '2001:0:7f00:1::1',
       '10.1.2.3',
       '172.20.0.1',
       '192.168.1.1',
