@@ -11,6 +11,7 @@ export { SqliteSessionStore } from './adapters/sqlite/sqlite-session-store.js';
 export { type AgentConfig, AgentConfigError, loadAgentConfig } from './config/agent-config.js';
 export { AgentRuntime, type AgentRuntimeOptions } from './core/agent/agent-runtime.js';
 export { type ConversationRef, conversationId } from './domain/conversation.js';
+export { AgentError } from './domain/errors.js';
 export type { InboundMessage } from './domain/inbound-message.js';
 export type { TurnOutcome, TurnRequest, TurnResult } from './domain/turn.js';
 export type { Channel, OutgoingPart } from './ports/channel.js';

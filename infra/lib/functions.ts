@@ -12,9 +12,9 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TURN_CONTROL_KEY_PREFIX } from '../../src/adapters/aws/dynamo-turn-control.js';
 import { DEDUPE_KEY_PREFIX } from '../../src/adapters/aws/dynamo-update-dedupe.js';
+import { HANDLER_ENV } from '../../src/entrypoints/aws/handler-env.js';
 import { bedrockResourceArns } from './bedrock-resources.js';
 import type { InfraConfig } from './config.js';
-import { HANDLER_ENV } from './handler-env.js';
 import { INGRESS_ENTRY, LOCK_FILE, REPO_ROOT, TSCONFIG, WORKER_DOCKERFILE } from './paths.js';
 import type { BotSecrets } from './secrets.js';
 

@@ -1,16 +1,16 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentDefinition } from '@anthropic-ai/claude-agent-sdk';
-import type { Env } from './agent-config/env-references.js';
-import { errorCode, errorMessage, readText } from './agent-config/files.js';
+import { errorMessage } from '../domain/errors.js';
+import { errorCode, readText } from './agent-config/files.js';
 import { IssueSink } from './agent-config/issues.js';
 import { type ConfiguredMcpServer, loadMcpServers } from './agent-config/mcp-servers.js';
 import { type AgentPolicy, loadPolicy } from './agent-config/policy.js';
 import { loadSkills, type SkillInfo } from './agent-config/skills.js';
 import { loadSubagents } from './agent-config/subagents.js';
 import { AgentConfigError } from './config-error.js';
+import type { Env } from './env-values.js';
 
-export type { Env } from './agent-config/env-references.js';
 export type { ConfiguredMcpServer } from './agent-config/mcp-servers.js';
 export {
   type AgentPolicy,
@@ -21,6 +21,7 @@ export {
 export type { ShellSandbox } from './agent-config/shell-sandbox.js';
 export type { SkillInfo } from './agent-config/skills.js';
 export { AgentConfigError, type ConfigIssue } from './config-error.js';
+export type { Env } from './env-values.js';
 
 export const SYSTEM_PROMPT_FILE = 'system_prompt.md';
 

@@ -11,7 +11,7 @@ function issuesOf(env: Record<string, string>): Record<string, string> {
   try {
     loadAppSettings(env, '/srv');
   } catch (error) {
-    if (!(error instanceof SettingsError)) throw error;
+    if (!SettingsError.isInstance(error)) throw error;
     return Object.fromEntries(error.issues.map((issue) => [issue.name, issue.message]));
   }
   throw new Error('expected a SettingsError');

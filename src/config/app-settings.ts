@@ -72,7 +72,7 @@ export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
   try {
     runtime = loadRuntimeSettings(env, cwd);
   } catch (error) {
-    if (!(error instanceof SettingsError)) throw error;
+    if (!SettingsError.isInstance(error)) throw error;
     issues.push(...error.issues);
   }
 

@@ -1,3 +1,5 @@
+import { AgentError } from '../domain/errors.js';
+
 /** One problem found in the agent configuration directory. */
 export interface ConfigIssue {
   /**
@@ -21,21 +23,16 @@ export interface ConfigIssue {
  * found, so whoever edits the directory can fix them all in one pass instead of
  * one restart per typo.
  */
-export class AgentConfigError extends Error {
-  override readonly name = 'AgentConfigError';
+export class AgentConfigError extends AgentError {
+  static override readonly errorName = 'AgentConfigError';
   /** Absolute path of the configuration directory that was loaded. */
   readonly dir: string;
   readonly issues: readonly ConfigIssue[];
 
-  constructor(dir: string, issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
+  constructor(dir: string, issues: readonly ConfigIssue[], options?: ErrorOptions) {
     super(formatIssues(dir, issues), options);
     this.dir = dir;
     this.issues = issues;
-  }
-
-  /** Recognises the error by name, so it survives duplicated module copies. */
-  static isInstance(error: unknown): error is AgentConfigError {
-    return error instanceof Error && error.name === 'AgentConfigError';
   }
 }
 

@@ -8,6 +8,10 @@ import { type SettingIssue, SettingsError } from './settings-error.js';
  * variable means the same and is checked the same wherever it is read.
  */
 
+/**
+ * Environment variables, passed in (process.env at the entry points), never
+ * read implicitly: settings, `${VAR}` references in agent files, tests.
+ */
 export type Env = Record<string, string | undefined>;
 
 /** A variable's text, trimmed; unset or blank reads as absent. */

@@ -1,3 +1,5 @@
+import { AgentError } from '../domain/errors.js';
+
 /** One setting that is missing or invalid. */
 export interface SettingIssue {
   /** The environment variable, e.g. `ANTHROPIC_API_KEY`. */
@@ -9,8 +11,8 @@ export interface SettingIssue {
  * Settings from the environment were missing or invalid. Lists every bad
  * setting at once, by its variable name, so the operator fixes them in one go.
  */
-export class SettingsError extends Error {
-  override readonly name = 'SettingsError';
+export class SettingsError extends AgentError {
+  static override readonly errorName = 'SettingsError';
   readonly issues: readonly SettingIssue[];
 
   constructor(issues: readonly SettingIssue[]) {

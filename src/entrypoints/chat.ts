@@ -9,6 +9,8 @@ import { loadRuntimeSettings } from '../config/runtime-settings.js';
 import { SettingsError } from '../config/settings-error.js';
 import { TurnProgress } from '../core/pipeline/turn-progress.js';
 import type { ConversationRef } from '../domain/conversation.js';
+import { errorMessage } from '../domain/errors.js';
+import { texts } from '../texts/en.js';
 import { composeLocalRuntime } from './compose-runtime.js';
 
 /**
@@ -18,7 +20,7 @@ import { composeLocalRuntime } from './compose-runtime.js';
  * again to continue it; `/new` starts a fresh session.
  */
 
-const HELP = `Commands: /new starts a fresh session, /help shows this, /quit (or Ctrl-D) leaves.`;
+const HELP = texts.terminal.help;
 
 const USAGE = `Usage: agent-chat [--chat <id>] [--help] [--version]
    or: npm run chat -- [--chat <id>] [--help] [--version]`;
@@ -59,7 +61,7 @@ function readCommandLine(args: string[]): CommandLine {
     }));
   } catch (error) {
     // parseArgs's advice about positionals does not apply to a command that takes none.
-    const message = (error instanceof Error ? error.message : String(error)).split(/\.(?:\s|$)/)[0];
+    const message = errorMessage(error).split(/\.(?:\s|$)/)[0];
     return { kind: 'exit', code: 2, stderr: `agent-chat: ${message}\n${USAGE}\n` };
   }
   if (values.help) return { kind: 'exit', code: 0, stdout: HELP_TEXT };
@@ -104,7 +106,7 @@ async function main(): Promise<number> {
     terminal: interactive,
   });
   // readline draws the prompt itself, so what the user types stays on its line.
-  lines.setPrompt('you> ');
+  lines.setPrompt(texts.terminal.you);
   const prompt = () => {
     if (interactive) lines.prompt();
   };
@@ -116,8 +118,7 @@ async function main(): Promise<number> {
     else lines.close();
   });
 
-  if (interactive)
-    process.stdout.write(`Chatting with the agent in ${settings.agentDir}. ${HELP}\n`);
+  if (interactive) process.stdout.write(`${texts.terminal.greeting(settings.agentDir)}\n`);
   prompt();
   try {
     for await (const raw of lines) {
@@ -134,7 +135,7 @@ async function main(): Promise<number> {
       }
       if (line === '/new') {
         await local.runtime.resetConversation(conversation);
-        process.stdout.write('Started a new session.\n');
+        process.stdout.write(`${texts.terminal.newSession}\n`);
         prompt();
         continue;
       }
@@ -149,8 +150,8 @@ async function main(): Promise<number> {
       const answer =
         result.outcome === 'success'
           ? result.text
-          : (result.errorMessage ?? 'The turn did not finish.');
-      process.stdout.write(interactive ? `agent> ${answer}\n\n` : `${answer}\n`);
+          : (result.errorMessage ?? texts.terminal.unfinished);
+      process.stdout.write(interactive ? `${texts.terminal.agent}${answer}\n\n` : `${answer}\n`);
       prompt();
     }
   } finally {
@@ -176,7 +177,7 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof SettingsError || AgentConfigError.isInstance(error)) {
+    if (SettingsError.isInstance(error) || AgentConfigError.isInstance(error)) {
       process.stderr.write(`${error.message}\n`);
     } else {
       process.stderr.write(

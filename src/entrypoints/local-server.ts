@@ -36,7 +36,7 @@ async function main(): Promise<number> {
   try {
     settings = loadAppSettings(process.env);
   } catch (error) {
-    if (error instanceof SettingsError) {
+    if (SettingsError.isInstance(error)) {
       process.stderr.write(`${error.message}\n`);
       return EXIT_CONFIG;
     }

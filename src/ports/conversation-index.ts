@@ -1,3 +1,5 @@
+import { AgentError } from '../domain/errors.js';
+
 /**
  * The conversation index maps a conversation to its current agent session and
  * keeps running totals. Writes are compare-and-set on `version` so two workers
@@ -49,8 +51,8 @@ export interface TurnRecord {
   ttlMs: number;
 }
 
-export class VersionConflictError extends Error {
-  override readonly name = 'VersionConflictError';
+export class VersionConflictError extends AgentError {
+  static override readonly errorName = 'VersionConflictError';
   constructor(conversationId: string, expected: number | null) {
     super(
       `conversation ${conversationId} changed concurrently (expected version ${expected ?? 'none'})`,

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoConversationIndex } from '../../src/adapters/aws/dynamo-conversation-index.js';
 import { DynamoTurnControl } from '../../src/adapters/aws/dynamo-turn-control.js';
 import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
-import { DEADLINE_MESSAGE } from '../../src/core/pipeline/deadline-turn-runner.js';
 import {
   createIngressHandler,
   type IngressHandler,
@@ -21,6 +20,7 @@ import {
 import { silentLogger } from '../../src/ports/logger.js';
 import type { SecretSource } from '../../src/ports/secret-source.js';
 import type { TurnRunner } from '../../src/ports/turn-runner.js';
+import { texts } from '../../src/texts/en.js';
 import { writeAgentDir } from '../support/agent-fixture.js';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.js';
 import { FakeBotApi, textMessageUpdate } from '../support/fake-bot-api.js';
@@ -213,7 +213,7 @@ describe('AWS pipeline', () => {
     } finally {
       await worker.close();
     }
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEADLINE_MESSAGE]);
+    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([texts.deadlineReached]);
     const record = await new DynamoConversationIndex({
       client: aws.dynamo,
       tableName: aws.tableName,

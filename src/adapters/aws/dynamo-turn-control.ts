@@ -27,6 +27,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { errorMessage } from '../../domain/errors.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { RunningTurn, TurnControl } from '../../ports/turn-control.js';
 import { isConditionalCheckFailed } from './dynamo-util.js';
@@ -94,7 +95,7 @@ export class DynamoTurnControl implements TurnControl {
       } catch (error) {
         this.#logger.warn('could not check for a stop request', {
           conversationId,
-          error: text(error),
+          error: errorMessage(error),
         });
       }
       schedule();
@@ -112,7 +113,7 @@ export class DynamoTurnControl implements TurnControl {
         (error: unknown) => {
           this.#logger.warn('could not record the running turn; /stop will not reach it', {
             conversationId,
-            error: text(error),
+            error: errorMessage(error),
           });
           return false;
         },
@@ -142,7 +143,7 @@ export class DynamoTurnControl implements TurnControl {
               if (isConditionalCheckFailed(error)) return;
               this.#logger.warn('could not clear the running turn', {
                 conversationId,
-                error: text(error),
+                error: errorMessage(error),
               });
             }
           }),
@@ -200,8 +201,4 @@ export class DynamoTurnControl implements TurnControl {
 
 function turnKey(conversationId: string): { pk: string; sk: string } {
   return { pk: `${TURN_CONTROL_KEY_PREFIX}${keyPart(conversationId)}`, sk: 'R' };
-}
-
-function text(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,9 +1,10 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AgentError } from '../../domain/errors.js';
 import type { SecretSource } from '../../ports/secret-source.js';
 
-export class SecretUnavailableError extends Error {
-  override readonly name = 'SecretUnavailableError';
+export class SecretUnavailableError extends AgentError {
+  static override readonly errorName = 'SecretUnavailableError';
 }
 
 export interface PowertoolsSecretSourceOptions {

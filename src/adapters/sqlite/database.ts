@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { AgentError } from '../../domain/errors.js';
 import { migrations as allMigrations, type Migration } from './migrations.js';
 
 export type SqliteDatabase = BetterSqlite3.Database;
@@ -14,8 +15,8 @@ export function databaseFile(dataDir: string): string {
 }
 
 /** The schema of a database file does not fit this code, or a migration failed. */
-export class DatabaseSchemaError extends Error {
-  override readonly name = 'DatabaseSchemaError';
+export class DatabaseSchemaError extends AgentError {
+  static override readonly errorName = 'DatabaseSchemaError';
 }
 
 export interface OpenDatabaseOptions {

@@ -1,4 +1,5 @@
 import { conversationId } from '../../domain/conversation.js';
+import { errorMessage } from '../../domain/errors.js';
 import {
   type InboundMessage,
   type LaneKind,
@@ -257,7 +258,7 @@ export class SqliteJobQueue implements JobQueue {
     } catch (error) {
       this.logger.error('unreadable job payload; moved to dead letters', {
         jobId: row.id,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       this.statements.dead.run(now, truncate(`unreadable payload: ${String(error)}`), row.id);
       return null;

@@ -7,7 +7,7 @@ import type { Ingress } from '../../core/pipeline/ingress.js';
 import type { AccessPolicy } from '../../domain/access-policy.js';
 import { closeServer } from '../../lib/http-server.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
-import { normalizeUpdate } from './normalize-update.js';
+import { UpdateIntake } from './update-intake.js';
 
 export const BOT_COMMANDS = [
   { command: 'new', description: 'Start a fresh conversation' },
@@ -39,13 +39,15 @@ export interface WebhookOptions {
 }
 
 /**
- * The grammY side of the bot: every update is normalised and handed to the
- * core ingress, which stores it; the bot never waits for the agent. Runs with
- * long polling, or behind an HTTP server in webhook mode.
+ * The grammY side of the bot: every update goes through the UpdateIntake (the
+ * same one the ingress Lambda uses) to the core ingress, which stores it; the
+ * bot never waits for the agent. Runs with long polling, or behind an HTTP
+ * server in webhook mode.
  */
 export class TelegramBot {
   readonly bot: Bot;
   private readonly logger: Logger;
+  private readonly intake: UpdateIntake;
   private server: Server | undefined;
   private polling: Promise<void> | undefined;
 
@@ -58,6 +60,18 @@ export class TelegramBot {
     // 429 (flood control, "retry after N") and 5xx/network failures are retried
     // here, a bounded number of times; the job queue's retries are the next line.
     this.bot.api.config.use(autoRetry({ maxRetryAttempts: 4, maxDelaySeconds: 60 }));
+    const { ingress } = options;
+    this.intake = new UpdateIntake({
+      tenant: options.tenant,
+      access: options.access,
+      ingress: { accept: (message) => storeWithRetry(() => ingress.accept(message)) },
+      api: {
+        answerCallbackQuery: (id, text) => this.bot.api.answerCallbackQuery(id, { text }),
+      },
+      identity: () => this.bot.botInfo,
+      logger: this.logger,
+      answerInBackground: true,
+    });
     this.bot.use(async (ctx) => {
       await this.handle(ctx.update);
     });
@@ -144,37 +158,10 @@ export class TelegramBot {
   }
 
   private async handle(update: unknown): Promise<void> {
-    const me = this.bot.botInfo;
-    const normalized = normalizeUpdate(update, {
-      bot: { id: me.id, username: me.username },
-      tenant: this.options.tenant,
-      access: this.options.access,
-      now: Date.now(),
-    });
-    const updateId = (update as { update_id?: number }).update_id;
-    if (normalized.action === 'ignore') {
-      this.logger.debug('update ignored', { updateId, reason: normalized.reason });
-      this.answerStaleButton(update);
-      return;
+    const outcome = await this.intake.take(update);
+    if (outcome.action === 'ignored') {
+      this.logger.debug('update ignored', { updateId: outcome.updateId, reason: outcome.reason });
     }
-    if (normalized.refused) {
-      this.logger.warn('refused a user not on the allowlist', normalized.refused);
-    }
-    await storeWithRetry(() => this.options.ingress.accept(normalized.message));
-  }
-
-  /**
-   * A button press (from a message of an earlier version of the bot) spins
-   * until answered; answer it so the person is not left waiting. Not awaited.
-   */
-  private answerStaleButton(update: unknown): void {
-    const query = (update as { callback_query?: { id?: unknown } }).callback_query;
-    if (typeof query?.id !== 'string') return;
-    this.bot.api
-      .answerCallbackQuery(query.id, { text: 'This button no longer does anything.' })
-      .catch((error: unknown) =>
-        this.logger.debug('answerCallbackQuery failed', { error: String(error) }),
-      );
   }
 }
 

@@ -1,5 +1,4 @@
-/** The environment `${VAR}` references are resolved from; passed in, never read implicitly. */
-export type Env = Record<string, string | undefined>;
+import type { Env } from '../env-values.js';
 
 export interface Expansion {
   value: string;

@@ -1,4 +1,5 @@
 import { LineCounter, parseDocument } from 'yaml';
+import { errorMessage } from '../../domain/errors.js';
 
 /**
  * Reads the YAML frontmatter of a SKILL.md file. Claude Code reads the same
@@ -45,8 +46,10 @@ export function parseFrontmatter(text: string): Frontmatter {
     data = document.toJS();
   } catch (failure) {
     // toJS throws for what parsing lets through, such as an alias to no anchor.
-    const message = failure instanceof Error ? failure.message : String(failure);
-    return { ok: false, reason: `the frontmatter is not valid YAML: ${message}` };
+    return {
+      ok: false,
+      reason: `the frontmatter is not valid YAML: ${errorMessage(failure)}`,
+    };
   }
   // An empty block is an empty mapping: the missing fields are reported by name.
   if (data === null || data === undefined) data = {};

@@ -1,6 +1,7 @@
 import type { McpHttpServerConfig, McpStdioServerConfig } from '@anthropic-ai/claude-agent-sdk';
 import { z } from 'zod';
-import { type Env, expandEnvReferences } from './env-references.js';
+import type { Env } from '../env-values.js';
+import { expandEnvReferences } from './env-references.js';
 import { INVALID, readJsonFile } from './files.js';
 import { type IssueSink, nonEmptyString, type PathSegment, strictObject } from './issues.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Env } from './env-references.js';
+import type { Env } from '../env-values.js';
 import { INVALID, readJsonFile } from './files.js';
 import { type IssueSink, strictObject } from './issues.js';
 import { detectShellSandbox, type ShellSandbox } from './shell-sandbox.js';

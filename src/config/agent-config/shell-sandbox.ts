@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import type { Env } from './env-references.js';
+import type { Env } from '../env-values.js';
 
 /** Whether Claude Code can run shell commands in its sandbox on this machine. */
 export type ShellSandbox =

@@ -1,7 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { errorCode, errorMessage, readText } from './files.js';
+import { errorMessage } from '../../domain/errors.js';
+import { errorCode, readText } from './files.js';
 import { parseFrontmatter } from './frontmatter.js';
 import { type IssueSink, nonEmptyString } from './issues.js';
 import { kebabName } from './names.js';

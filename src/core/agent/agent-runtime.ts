@@ -14,11 +14,13 @@ import {
   conversationId,
   DEFAULT_SESSION_TTL_MS,
 } from '../../domain/conversation.js';
+import { errorMessage } from '../../domain/errors.js';
 import type { TurnRequest, TurnResult } from '../../domain/turn.js';
 import type { ConversationIndex, ConversationRecord } from '../../ports/conversation-index.js';
 import { VersionConflictError } from '../../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
+import { texts } from '../../texts/en.js';
 import { agentEnvironment } from './agent-environment.js';
 import { reportUnavailableMcpServers } from './mcp-status-report.js';
 import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
@@ -26,7 +28,7 @@ import { ModelGateway } from './model-gateway.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
 import { createSkillsPlugin, SKILLS_PLUGIN_NAME } from './skills-plugin.js';
 import { skillReadRoots, ToolPolicy } from './tool-policy.js';
-import { DAILY_BUDGET_MESSAGE, turnBudget } from './turn-budget.js';
+import { turnBudget } from './turn-budget.js';
 import { outcomeOf, turnCost, userMessageFor } from './turn-outcome.js';
 import { ensureWorkspace } from './workspace.js';
 
@@ -119,7 +121,7 @@ export class AgentRuntime implements TurnRunner {
         outputTokens: 0,
         costUsd: 0,
         durationMs: this.now() - startedAt,
-        errorMessage: DAILY_BUDGET_MESSAGE,
+        errorMessage: texts.dailyBudgetSpent,
       };
     }
 
@@ -176,7 +178,7 @@ export class AgentRuntime implements TurnRunner {
     if (outcome === 'error') {
       this.logger.error('agent turn failed', {
         conversationId: id,
-        error: failure instanceof Error ? failure.message : String(failure ?? ''),
+        error: errorMessage(failure ?? ''),
         resultErrors: result && result.subtype !== 'success' ? result.errors : undefined,
       });
     }
@@ -207,7 +209,7 @@ export class AgentRuntime implements TurnRunner {
       durationMs: this.now() - startedAt,
       errorMessage:
         outcome === 'budget_exceeded' && budget.dailyBinds
-          ? DAILY_BUDGET_MESSAGE
+          ? texts.dailyBudgetSpent
           : userMessageFor(outcome),
     };
   }
@@ -235,7 +237,7 @@ export class AgentRuntime implements TurnRunner {
     try {
       await this.options.conversations.recordTurn(id, turn, before?.version ?? null);
     } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
+      if (!VersionConflictError.isInstance(error)) throw error;
       // Something else wrote meanwhile (a /new, say). The turn did happen, so
       // its usage counts; take the newer record as the base and write again.
       this.logger.warn('conversation changed during the turn; recording on the newer version', {

@@ -6,6 +6,7 @@ import type {
   Options,
 } from '@anthropic-ai/claude-agent-sdk';
 import type { AgentPolicy } from '../../config/agent-config.js';
+import { errorMessage } from '../../domain/errors.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import { checkPath, checkPattern, type PathRoot } from './tool-policy-paths.js';
 import { shellSandboxSettings } from './tool-policy-sandbox.js';
@@ -100,9 +101,7 @@ export class ToolPolicy {
           return deny(`${toolName} is not enabled by this agent's tool policy`);
       }
     } catch (error) {
-      return deny(
-        `the call could not be checked: ${error instanceof Error ? error.message : error}`,
-      );
+      return deny(`the call could not be checked: ${errorMessage(error)}`);
     }
   }
 

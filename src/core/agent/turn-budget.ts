@@ -1,9 +1,6 @@
 import type { AgentPolicy } from '../../config/agent-config.js';
 import { type ConversationRecord, utcDay } from '../../ports/conversation-index.js';
 
-export const DAILY_BUDGET_MESSAGE =
-  'This conversation has reached its spending limit for today. It resets at midnight UTC.';
-
 /**
  * What a turn may spend: the per-turn budget, or what is left of the
  * conversation's daily budget if that is less (`dailyBinds`). Zero or less

@@ -1,6 +1,7 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import type { TurnOutcome } from '../../domain/turn.js';
 import type { ConversationRecord } from '../../ports/conversation-index.js';
+import { texts } from '../../texts/en.js';
 
 /** How a turn ended, from the SDK's result message (absent when Claude Code died first). */
 export function outcomeOf(result: SDKResultMessage | undefined, aborted: boolean): TurnOutcome {
@@ -41,12 +42,12 @@ export function userMessageFor(outcome: TurnOutcome): string | undefined {
     case 'success':
       return undefined;
     case 'cancelled':
-      return 'Stopped.';
+      return texts.stopped;
     case 'max_turns':
-      return 'I stopped because this request needed more steps than I am allowed in one turn. Ask me to continue, or narrow the request.';
+      return texts.maxTurns;
     case 'budget_exceeded':
-      return 'I stopped because this request reached its spending limit for one turn. Ask me to continue, or narrow the request.';
+      return texts.turnBudgetSpent;
     case 'error':
-      return 'Sorry, something went wrong while I was working on that. Please try again.';
+      return texts.turnError;
   }
 }

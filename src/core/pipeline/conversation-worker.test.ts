@@ -132,6 +132,35 @@ describe('ConversationWorker', () => {
     expect(status).toContain('12,345 in, 678 out');
     expect(status).toContain('$0.1234');
     expect(status).toContain('Working: yes');
+    expect(status).toContain('(last active 2 min ago)');
+    expect(status).toContain('Working: yes, for 0 s');
+  });
+
+  it('/status before the first turn says there is no session yet', async () => {
+    await control(testMessage({ body: command('status') }));
+    expect(channel.texts().join('')).toBe(
+      [
+        'Session: none yet (your next message starts one)',
+        'Turns: 0',
+        'Tokens: 0 in, 0 out',
+        'Cost: $0.0000',
+        'Working: no',
+      ].join('\n'),
+    );
+  });
+
+  it('sends the English texts unless the worker is given its own', async () => {
+    channel = new FakeChannel(10_000);
+    worker = make();
+    await control(testMessage({ body: command('stop') }));
+    worker = make({}, { texts: { nothingToStop: 'Nichts läuft gerade.' } });
+    await control(testMessage({ body: command('stop') }));
+    await control(testMessage({ body: { kind: 'unsupported', what: 'stickers' } }));
+    expect(channel.texts()).toEqual([
+      'Nothing is running right now.',
+      'Nichts läuft gerade.',
+      "Sorry, I can't handle stickers yet. Please send me text.",
+    ]);
   });
 
   it('answers help, unsupported messages and refusals on the control lane without the model', async () => {

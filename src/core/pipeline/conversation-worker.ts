@@ -1,4 +1,5 @@
 import { type ConversationRef, conversationId } from '../../domain/conversation.js';
+import { AgentError, errorMessage } from '../../domain/errors.js';
 import { type InboundMessage, type LaneKind, promptFor } from '../../domain/inbound-message.js';
 import { type Channel, hasStatusMessages, type OutgoingPart } from '../../ports/channel.js';
 import type { ConversationIndex } from '../../ports/conversation-index.js';
@@ -6,6 +7,7 @@ import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { OutboxEntry, ReplyOutbox } from '../../ports/reply-outbox.js';
 import type { TurnControl } from '../../ports/turn-control.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
+import { type Texts, texts } from '../../texts/en.js';
 import { DEFAULT_PROGRESS, ProgressMessage, type ProgressSettings } from './progress-message.js';
 
 /**
@@ -21,40 +23,23 @@ import { DEFAULT_PROGRESS, ProgressMessage, type ProgressSettings } from './prog
  * delivering it, so a turn that completed is never run (or answered) twice.
  */
 
-export interface WorkerTexts {
-  help: string;
-  newSession: string;
-  nothingToStop: string;
-  stopped: string;
-  emptyAnswer: string;
-  failed: string;
-  /** Heading of the status message shown while a long turn runs. */
-  working: string;
-  /** What the status message says at the end if it cannot be deleted. */
-  workingDone: string;
-  unsupported(what: string): string;
-}
+/** The texts the worker sends; any of them can be replaced per worker. */
+export type WorkerTexts = Pick<
+  Texts,
+  | 'help'
+  | 'newSession'
+  | 'nothingToStop'
+  | 'status'
+  | 'stopped'
+  | 'emptyAnswer'
+  | 'failed'
+  | 'unsupported'
+  | 'working'
+  | 'workingDone'
+>;
 
-export const DEFAULT_TEXTS: WorkerTexts = {
-  help: [
-    'Hi! I am an AI agent. Send me a message and I will work on it.',
-    '',
-    'Commands:',
-    '/new – start a fresh conversation (I forget what we said)',
-    '/status – session, usage and whether I am working',
-    '/stop – stop what I am doing',
-    '/help – this message',
-  ].join('\n'),
-  newSession: 'Started a new conversation. What shall we do?',
-  nothingToStop: 'Nothing is running right now.',
-  stopped: 'Stopped.',
-  emptyAnswer: '(I have nothing to add.)',
-  failed:
-    'Sorry, I could not answer your last message: something kept failing on my side. Please try again in a moment.',
-  unsupported: (what) => `Sorry, I can't handle ${what} yet. Please send me text.`,
-  working: 'Working on it…',
-  workingDone: 'Done.',
-};
+/** The active language's texts (src/texts). */
+export const DEFAULT_TEXTS: WorkerTexts = texts;
 
 export interface ConversationWorkerOptions {
   runner: TurnRunner;
@@ -106,8 +91,8 @@ export type BatchResult =
   | { type: 'released' };
 
 /** A turn the runtime reported as failed; worth another try. */
-export class TurnFailedError extends Error {
-  override readonly name = 'TurnFailedError';
+export class TurnFailedError extends AgentError {
+  static override readonly errorName = 'TurnFailedError';
   constructor(
     message: string,
     /** What the runtime suggests telling the person, if it gives up. */
@@ -159,14 +144,14 @@ export class ConversationWorker {
       answer = input.kind === 'control' ? await this.control(head) : await this.turn(batch, input);
     } catch (error) {
       if (input.shutdown?.aborted) return { type: 'released' };
-      const message = errorText(error);
+      const message = errorMessage(error);
       this.logger.warn('batch failed', {
         conversationId: conversationId(head.conversation),
         attempt: input.attempt,
         error: message,
       });
       if (input.attempt < this.options.maxAttempts) return { type: 'retry', error: message };
-      const userMessage = error instanceof TurnFailedError ? error.userMessage : undefined;
+      const userMessage = TurnFailedError.isInstance(error) ? error.userMessage : undefined;
       return this.giveUp(key, batch, input, message, userMessage);
     }
     if (answer === 'released') return { type: 'released' };
@@ -299,31 +284,22 @@ export class ConversationWorker {
       this.options.conversations.get(id),
       this.options.turns.runningSince(id),
     ]);
-    const lines: string[] = [];
-    if (record?.sessionId) {
-      lines.push(
-        `Session: ${record.sessionId.slice(0, 8)} (last active ${ago(this.now() - record.updatedAt)})`,
-      );
-    } else {
-      lines.push('Session: none yet (your next message starts one)');
-    }
-    const turns = record?.turns ?? 0;
-    lines.push(`Turns: ${turns}`);
-    lines.push(
-      `Tokens: ${formatCount(record?.inputTokens ?? 0)} in, ${formatCount(record?.outputTokens ?? 0)} out`,
-    );
-    lines.push(`Cost: $${(record?.costUsd ?? 0).toFixed(4)}`);
-    lines.push(
-      since === null ? 'Working: no' : `Working: yes, for ${ago(this.now() - since, false)}`,
-    );
-    return lines.join('\n');
+    const now = this.now();
+    return this.texts.status({
+      session: record?.sessionId ? { id: record.sessionId, idleMs: now - record.updatedAt } : null,
+      turns: record?.turns ?? 0,
+      inputTokens: record?.inputTokens ?? 0,
+      outputTokens: record?.outputTokens ?? 0,
+      costUsd: record?.costUsd ?? 0,
+      runningForMs: since === null ? null : now - since,
+    });
   }
 
   /** Show "typing…" now and keep renewing it until the returned function is called. */
   private keepTyping(message: InboundMessage): () => void {
     const show = () => {
       this.options.channel.showTyping(message.conversation).catch((error: unknown) => {
-        this.logger.debug('typing indicator failed', { error: errorText(error) });
+        this.logger.debug('typing indicator failed', { error: errorMessage(error) });
       });
     };
     show();
@@ -343,7 +319,7 @@ export class ConversationWorker {
           replyTo: index === 0 ? entry.replyTo : undefined,
         });
       } catch (error) {
-        const message = errorText(error);
+        const message = errorMessage(error);
         const permanent = this.options.channel.isPermanentFailure(error);
         this.logger.warn('delivering an answer failed', {
           conversationId: conversationId(head.conversation),
@@ -409,25 +385,4 @@ export class ConversationWorker {
 function replyTarget(batch: InboundMessage[]): string | undefined {
   const last = batch[batch.length - 1];
   return last?.chatType === 'group' ? last.messageId : undefined;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function formatCount(value: number): string {
-  return value.toLocaleString('en-US');
-}
-
-function ago(ms: number, suffix = true): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  const text =
-    seconds < 90
-      ? `${seconds} s`
-      : seconds < 90 * 60
-        ? `${Math.round(seconds / 60)} min`
-        : seconds < 36 * 3600
-          ? `${Math.round(seconds / 3600)} h`
-          : `${Math.round(seconds / 86400)} days`;
-  return suffix ? `${text} ago` : text;
 }

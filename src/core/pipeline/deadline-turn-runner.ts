@@ -2,9 +2,7 @@ import type { ConversationRef } from '../../domain/conversation.js';
 import type { TurnRequest, TurnResult } from '../../domain/turn.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
-
-export const DEADLINE_MESSAGE =
-  'I had to stop: this took longer than I can work on one message. What I did so far is kept; say "continue" and I will pick up from there.';
+import { texts } from '../../texts/en.js';
 
 /**
  * Stops a turn before the Lambda running it would be killed. At `deadlineAt`
@@ -53,7 +51,7 @@ export class DeadlineTurnRunner implements TurnRunner {
       return {
         ...result,
         outcome: 'max_turns',
-        errorMessage: this.options.message ?? DEADLINE_MESSAGE,
+        errorMessage: this.options.message ?? texts.deadlineReached,
       };
     } finally {
       clearTimeout(timer);

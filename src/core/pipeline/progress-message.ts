@@ -1,5 +1,6 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { type ConversationRef, conversationId } from '../../domain/conversation.js';
+import { errorMessage } from '../../domain/errors.js';
 import type { StatusChannel } from '../../ports/channel.js';
 import type { Logger } from '../../ports/logger.js';
 import { TurnProgress } from './turn-progress.js';
@@ -79,7 +80,7 @@ export class ProgressMessage {
     try {
       if (this.activity.add(message)) this.update();
     } catch (error) {
-      this.options.logger.warn('turn progress failed', { error: errorText(error) });
+      this.options.logger.warn('turn progress failed', { error: errorMessage(error) });
     }
   }
 
@@ -132,7 +133,7 @@ export class ProgressMessage {
       logger.warn('could not show turn progress', {
         conversationId: conversationId(conversation),
         action: this.messageId === undefined ? 'send' : 'edit',
-        error: errorText(error),
+        error: errorMessage(error),
       });
     }
   }
@@ -148,7 +149,7 @@ export class ProgressMessage {
     } catch (error) {
       logger.warn('could not delete the progress message; marking it done', {
         conversationId: conversationId(conversation),
-        error: errorText(error),
+        error: errorMessage(error),
       });
     }
     try {
@@ -156,7 +157,7 @@ export class ProgressMessage {
     } catch (error) {
       logger.warn('could not mark the progress message done', {
         conversationId: conversationId(conversation),
-        error: errorText(error),
+        error: errorMessage(error),
       });
     }
   }
@@ -174,8 +175,4 @@ async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

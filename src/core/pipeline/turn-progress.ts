@@ -1,4 +1,5 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import { texts } from '../../texts/en.js';
 
 /**
  * Turns the SDK's message stream into short status lines for the chat
@@ -34,7 +35,7 @@ export class TurnProgress {
         this.subagents.set(block.id, subagentName(block.input));
       }
       let line = describeToolUse(block.name, block.input);
-      if (parent) line = `${this.subagents.get(parent) ?? 'subagent'} › ${line}`;
+      if (parent) line = texts.activity.bySubagent(this.subagents.get(parent), line);
       // The same step again (reading a file in pieces) says nothing new.
       if (this.recent.at(-1) === line) continue;
       this.recent.push(line);
@@ -52,6 +53,7 @@ export class TurnProgress {
 
 /** One short, human-readable line for a tool call. */
 export function describeToolUse(name: string, input: unknown): string {
+  const { activity } = texts;
   const field = (key: string): string | undefined => {
     const value = isRecord(input) ? input[key] : undefined;
     return typeof value === 'string' && value.trim() ? value : undefined;
@@ -60,50 +62,43 @@ export function describeToolUse(name: string, input: unknown): string {
     const rest = name.slice('mcp__'.length);
     const split = rest.indexOf('__');
     if (split > 0) {
-      return `Calling ${clip(rest.slice(0, split), MAX_NAME)}: ${clip(rest.slice(split + 2), MAX_NAME)}`;
+      return activity.calling(
+        clip(rest.slice(0, split), MAX_NAME),
+        clip(rest.slice(split + 2), MAX_NAME),
+      );
     }
-    return `Calling ${clip(rest, MAX_NAME)}`;
+    return activity.calling(clip(rest, MAX_NAME));
   }
   switch (name) {
     case 'Read':
-      return withFile('Reading', field('file_path'), 'a file');
+      return activity.reading(fileName(field('file_path')));
     case 'Write':
-      return withFile('Writing', field('file_path'), 'a file');
+      return activity.writing(fileName(field('file_path')));
     case 'Edit':
     case 'MultiEdit':
-      return withFile('Editing', field('file_path'), 'a file');
+      return activity.editing(fileName(field('file_path')));
     case 'NotebookEdit':
-      return withFile('Editing', field('notebook_path'), 'a notebook');
+      return activity.editingNotebook(fileName(field('notebook_path')));
     case 'LS':
-      return withFile('Listing', field('path'), 'a folder');
-    case 'Glob': {
-      const pattern = field('pattern');
-      return pattern ? `Looking for files: ${clip(pattern)}` : 'Looking for files';
-    }
-    case 'Grep': {
-      const pattern = field('pattern');
-      return pattern ? `Searching files for "${clip(pattern)}"` : 'Searching files';
-    }
-    case 'Bash': {
+      return activity.listing(fileName(field('path')));
+    case 'Glob':
+      return activity.findingFiles(shown(field('pattern')));
+    case 'Grep':
+      return activity.searchingFiles(shown(field('pattern')));
+    case 'Bash':
       // The command itself may carry anything (a token in a header); the model's own summary does not.
-      const description = field('description');
-      return description ? `Running a command: ${clip(description)}` : 'Running a command';
-    }
-    case 'WebSearch': {
-      const query = field('query');
-      return query ? `Searching the web for "${clip(query)}"` : 'Searching the web';
-    }
+      return activity.runningCommand(shown(field('description')));
+    case 'WebSearch':
+      return activity.searchingWeb(shown(field('query')));
     case 'WebFetch':
-      return `Fetching ${hostOf(field('url')) ?? 'a web page'}`;
+      return activity.fetching(hostOf(field('url')));
     case 'Agent':
     case 'Task':
-      return `Asking the ${subagentName(input)} subagent`;
+      return activity.askingSubagent(subagentName(input));
     case 'Skill': {
       const skill = field('skill');
       // Skills from a plugin are named `<plugin>:<skill>`; people know them by the skill's name.
-      return skill
-        ? `Using the ${clip(skill.slice(skill.lastIndexOf(':') + 1), MAX_NAME)} skill`
-        : 'Using a skill';
+      return activity.usingSkill(shown(skill?.slice(skill.lastIndexOf(':') + 1), MAX_NAME));
     }
     case 'TodoWrite': {
       const todos = isRecord(input) && Array.isArray(input.todos) ? input.todos : [];
@@ -111,10 +106,11 @@ export function describeToolUse(name: string, input: unknown): string {
         (todo): todo is { activeForm: string } =>
           isRecord(todo) && todo.status === 'in_progress' && typeof todo.activeForm === 'string',
       );
-      return current ? clip(current.activeForm) : 'Updating the plan';
+      // The model's own words for the step in progress.
+      return current ? clip(current.activeForm) : activity.updatingPlan;
     }
     default:
-      return `Using ${clip(name, MAX_NAME)}`;
+      return activity.usingTool(clip(name, MAX_NAME));
   }
 }
 
@@ -127,9 +123,14 @@ function subagentName(input: unknown): string {
   return typeof type === 'string' && type.trim() ? clip(type, MAX_NAME) : 'general-purpose';
 }
 
-function withFile(verb: string, path: string | undefined, fallback: string): string {
-  const name = path ? baseName(path) : '';
-  return `${verb} ${name ? clip(name) : fallback}`;
+/** A value cut to one short line; undefined when there is none, or nothing is left of it. */
+function shown(value: string | undefined, max = MAX_VALUE): string | undefined {
+  return (value && clip(value, max)) || undefined;
+}
+
+/** Only the file's (or folder's) own name, never the path to it. */
+function fileName(path: string | undefined): string | undefined {
+  return path ? shown(baseName(path)) : undefined;
 }
 
 /** The last segment of a path, either separator. */

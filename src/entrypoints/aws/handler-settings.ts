@@ -13,26 +13,27 @@ import {
   wholeNumber,
 } from '../../config/env-values.js';
 import type { AccessPolicy } from '../../domain/access-policy.js';
+import { HANDLER_ENV as ENV } from './handler-env.js';
 
 /**
- * The Lambda handlers' settings, read from the environment the stack sets
- * (infra/lib/handler-env.ts is the contract). Names, ARNs, URLs and limits
- * only: secret values are fetched at run time by ARN. Every problem is
- * reported at once, by variable name.
+ * The Lambda handlers' settings, read from the environment the stack sets,
+ * by the names in handler-env.ts (which the CDK app writes by too). Names,
+ * ARNs, URLs and limits only: secret values are fetched at run time by ARN.
+ * Every problem is reported at once, by variable name.
  */
 
 const required = (what: string) =>
   optionalText.pipe(z.string({ message: `required: ${what}` }).min(1, `required: ${what}`));
 
 const ingressSchema = z.object({
-  TABLE_NAME: required('the DynamoDB table'),
-  JOB_QUEUE_URL: required('the SQS FIFO queue URL').pipe(z.url()),
-  TELEGRAM_BOT_TOKEN_SECRET_ARN: required('the bot token secret ARN'),
-  TELEGRAM_WEBHOOK_SECRET_ARN: required('the webhook secret ARN'),
+  [ENV.tableName]: required('the DynamoDB table'),
+  [ENV.jobQueueUrl]: required('the SQS FIFO queue URL').pipe(z.url()),
+  [ENV.botTokenSecretArn]: required('the bot token secret ARN'),
+  [ENV.webhookSecretArn]: required('the webhook secret ARN'),
   ...accessVariables,
-  TENANT: tenantName,
+  [ENV.tenant]: tenantName,
   /** Another Bot API server (self-hosted, tests); Telegram's own when unset. */
-  TELEGRAM_API_ROOT: httpUrl,
+  [ENV.telegramApiRoot]: httpUrl,
 });
 
 export interface IngressSettings {
@@ -48,29 +49,29 @@ export interface IngressSettings {
 export function loadIngressSettings(env: Env): IngressSettings {
   const values = parseEnv(ingressSchema, env);
   return {
-    tableName: values.TABLE_NAME,
-    queueUrl: values.JOB_QUEUE_URL,
-    botTokenSecretArn: values.TELEGRAM_BOT_TOKEN_SECRET_ARN,
-    webhookSecretArn: values.TELEGRAM_WEBHOOK_SECRET_ARN,
+    tableName: values[ENV.tableName],
+    queueUrl: values[ENV.jobQueueUrl],
+    botTokenSecretArn: values[ENV.botTokenSecretArn],
+    webhookSecretArn: values[ENV.webhookSecretArn],
     access: accessPolicyFrom(values),
-    tenant: values.TENANT ?? 'default',
-    telegramApiRoot: values.TELEGRAM_API_ROOT,
+    tenant: values[ENV.tenant] ?? 'default',
+    telegramApiRoot: values[ENV.telegramApiRoot],
   };
 }
 
 const workerSchema = z.object({
-  TABLE_NAME: required('the DynamoDB table'),
-  TRANSCRIPT_BUCKET: optionalText,
-  TELEGRAM_BOT_TOKEN_SECRET_ARN: required('the bot token secret ARN'),
-  ANTHROPIC_API_KEY_SECRET_ARN: optionalText,
-  JOB_MAX_ATTEMPTS: wholeNumber(1, 1000),
+  [ENV.tableName]: required('the DynamoDB table'),
+  [ENV.transcriptBucket]: optionalText,
+  [ENV.botTokenSecretArn]: required('the bot token secret ARN'),
+  [ENV.anthropicApiKeySecretArn]: optionalText,
+  [ENV.maxAttempts]: wholeNumber(1, 1000),
   /** Optional: derived from each record's queue ARN when unset. */
-  JOB_QUEUE_URL: httpUrl,
-  TELEGRAM_API_ROOT: httpUrl,
-  CLAUDE_CODE_USE_BEDROCK: flag,
+  [ENV.jobQueueUrl]: httpUrl,
+  [ENV.telegramApiRoot]: httpUrl,
+  [ENV.useBedrock]: flag,
   /** The image sets both; the defaults suit a plain Lambda. */
-  DATA_DIR: optionalText,
-  AGENT_DIR: optionalText,
+  [ENV.dataDir]: optionalText,
+  [ENV.agentDir]: optionalText,
 });
 
 export interface WorkerSettings {
@@ -92,15 +93,15 @@ export interface WorkerSettings {
 export function loadWorkerSettings(env: Env, cwd = process.cwd()): WorkerSettings {
   const values = parseEnv(workerSchema, env);
   return {
-    tableName: values.TABLE_NAME,
-    transcriptBucket: values.TRANSCRIPT_BUCKET,
-    botTokenSecretArn: values.TELEGRAM_BOT_TOKEN_SECRET_ARN,
-    anthropicApiKeySecretArn: values.ANTHROPIC_API_KEY_SECRET_ARN,
-    useBedrock: values.CLAUDE_CODE_USE_BEDROCK ?? false,
-    maxAttempts: values.JOB_MAX_ATTEMPTS ?? 3,
-    queueUrl: values.JOB_QUEUE_URL,
-    telegramApiRoot: values.TELEGRAM_API_ROOT,
-    dataDir: path.resolve(cwd, values.DATA_DIR ?? path.join(tmpdir(), 'agent-data')),
-    agentDir: path.resolve(cwd, values.AGENT_DIR ?? 'agent'),
+    tableName: values[ENV.tableName],
+    transcriptBucket: values[ENV.transcriptBucket],
+    botTokenSecretArn: values[ENV.botTokenSecretArn],
+    anthropicApiKeySecretArn: values[ENV.anthropicApiKeySecretArn],
+    useBedrock: values[ENV.useBedrock] ?? false,
+    maxAttempts: values[ENV.maxAttempts] ?? 3,
+    queueUrl: values[ENV.jobQueueUrl],
+    telegramApiRoot: values[ENV.telegramApiRoot],
+    dataDir: path.resolve(cwd, values[ENV.dataDir] ?? path.join(tmpdir(), 'agent-data')),
+    agentDir: path.resolve(cwd, values[ENV.agentDir] ?? 'agent'),
   };
 }

@@ -1,9 +1,10 @@
 /**
  * The ingress Lambda: Telegram's webhook behind API Gateway (HTTP API).
  *
- *   verify the secret header (constant time) -> parse the update -> normalise
- *   (the Telegram adapter, access policy included) -> drop a repeated
- *   update_id (DynamoDB) -> SQS FIFO, one group per conversation lane -> 200
+ *   verify the secret header (constant time) -> parse the update -> the
+ *   Telegram adapter's UpdateIntake (normalise, access policy, stale buttons)
+ *   -> drop a repeated update_id (DynamoDB) -> SQS FIFO, one group per
+ *   conversation lane -> 200
  *
  * 200 once the message is durably queued, and for updates the bot does not
  * handle (Telegram would otherwise redeliver them for a day); 400 for a body
@@ -12,7 +13,10 @@
  * claim is dropped first). `/stop` reaches a running turn from here
  * (StopFirstSink), without queueing behind it.
  *
- * Small on purpose: no Agent SDK and no grammY in this module's import graph.
+ * Small on purpose: no Agent SDK and no grammY in this module's import graph
+ * (the Bot API calls go through BotApiLite). This file holds the HTTP edge
+ * (secret, body, status codes) and the wiring; what an update means is decided
+ * in the UpdateIntake, the same one the local bot uses.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -27,13 +31,14 @@ import { DynamoTurnControl } from '../../adapters/aws/dynamo-turn-control.js';
 import { DynamoUpdateDedupe } from '../../adapters/aws/dynamo-update-dedupe.js';
 import { PowertoolsSecretSource } from '../../adapters/aws/secret-source.js';
 import { SqsJobSink } from '../../adapters/aws/sqs-job-sink.js';
-import { type BotIdentity, normalizeUpdate } from '../../adapters/telegram/normalize-update.js';
-import type { Env } from '../../config/runtime-settings.js';
+import { botApiLite } from '../../adapters/telegram/bot-api-lite.js';
+import { UpdateIntake } from '../../adapters/telegram/update-intake.js';
+import type { Env } from '../../config/env-values.js';
 import { Ingress } from '../../core/pipeline/ingress.js';
 import { StopFirstSink } from '../../core/pipeline/stop-first-sink.js';
+import { errorMessage } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SecretSource } from '../../ports/secret-source.js';
-import { type BotApiLite, botApiLite } from './bot-api-lite.js';
 import { type IngressSettings, loadIngressSettings } from './handler-settings.js';
 import { type LambdaLogger, lambdaLogger } from './lambda-logger.js';
 
@@ -61,10 +66,9 @@ const updateEnvelope = z.looseObject({ update_id: z.number().int().nonnegative()
 
 interface Wiring {
   settings: IngressSettings;
-  ingress: Ingress;
   secrets: SecretSource;
-  /** Bot identity and API, once per container (getMe). */
-  bot(): Promise<{ identity: BotIdentity; api: BotApiLite }>;
+  /** The intake, once per container: it needs the bot token and identity (getMe). */
+  intake(): Promise<UpdateIntake>;
 }
 
 /**
@@ -89,22 +93,31 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
       logger,
     );
     const dedupe = new DynamoUpdateDedupe({ client: dynamo, tableName: settings.tableName, now });
-    let bot: Promise<{ identity: BotIdentity; api: BotApiLite }> | undefined;
+    const ingress = new Ingress({ queue: sink, dedupe, logger });
+    let intake: Promise<UpdateIntake> | undefined;
     wiring = {
       settings,
       secrets,
-      ingress: new Ingress({ queue: sink, dedupe, logger }),
-      bot() {
-        bot ??= (async () => {
+      intake() {
+        intake ??= (async () => {
           const token = await secrets.get(settings.botTokenSecretArn);
           const api = botApiLite({ token, apiRoot: settings.telegramApiRoot });
-          return { identity: await api.getMe(), api };
+          const identity = await api.getMe();
+          return new UpdateIntake({
+            tenant: settings.tenant,
+            access: settings.access,
+            ingress,
+            api,
+            identity: () => identity,
+            logger,
+            now,
+          });
         })();
         // A failure is not cached: the next request tries again.
-        bot.catch(() => {
-          bot = undefined;
+        intake.catch(() => {
+          intake = undefined;
         });
-        return bot;
+        return intake;
       },
     };
     return wiring;
@@ -116,19 +129,19 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
     try {
       w = wire();
     } catch (error) {
-      logger.error('ingress is misconfigured', { error: text(error) });
+      logger.error('ingress is misconfigured', { error: errorMessage(error) });
       return respond(500);
     }
 
     const given = header(event.headers, SECRET_HEADER);
     // Start fetching the bot's identity (once per container) while the secret is checked.
-    const early = given === undefined ? undefined : w.bot();
+    const early = given === undefined ? undefined : w.intake();
     early?.catch(() => {});
     let expected: string;
     try {
       expected = await w.secrets.get(w.settings.webhookSecretArn);
     } catch (error) {
-      logger.error('could not read the webhook secret', { error: text(error) });
+      logger.error('could not read the webhook secret', { error: errorMessage(error) });
       return respond(500);
     }
     if (given === undefined || !secretMatches(given, expected)) {
@@ -145,40 +158,30 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
       return respond(400);
     }
 
-    let identity: BotIdentity;
-    let api: BotApiLite;
+    let intake: UpdateIntake;
     try {
-      ({ identity, api } = await (early ?? w.bot()));
+      intake = await (early ?? w.intake());
     } catch (error) {
-      logger.error('could not get the bot identity (getMe)', { error: text(error) });
+      logger.error('could not get the bot identity (getMe)', { error: errorMessage(error) });
       return respond(500);
     }
 
-    const normalized = normalizeUpdate(update, {
-      bot: identity,
-      tenant: w.settings.tenant,
-      access: w.settings.access,
-      now: now(),
-    });
-    if (normalized.action === 'ignore') {
-      logger.info('update ignored', { updateId: update.update_id, reason: normalized.reason });
-      await answerStaleButton(update, api, logger);
-      return respond(200);
-    }
-    if (normalized.refused) logger.warn('refused a user not on the allowlist', normalized.refused);
-
     try {
-      const result = await w.ingress.accept(normalized.message);
-      logger.info(result === 'duplicate' ? 'duplicate update dropped' : 'update queued', {
-        updateId: update.update_id,
-        body: normalized.message.body.kind,
-      });
+      const outcome = await intake.take(update);
+      if (outcome.action === 'ignored') {
+        logger.info('update ignored', { updateId: update.update_id, reason: outcome.reason });
+      } else {
+        logger.info(outcome.action === 'duplicate' ? 'duplicate update dropped' : 'update queued', {
+          updateId: update.update_id,
+          body: outcome.message.body.kind,
+        });
+      }
       return respond(200);
     } catch (error) {
       // The dedupe claim was dropped (Ingress.accept); Telegram's retry gets through.
       logger.error('could not queue an update; Telegram will retry it', {
         updateId: update.update_id,
-        error: text(error),
+        error: errorMessage(error),
       });
       return respond(503);
     }
@@ -218,31 +221,8 @@ function parseUpdate(event: APIGatewayProxyEventV2): z.infer<typeof updateEnvelo
   return parsed.success ? parsed.data : undefined;
 }
 
-/**
- * A button on a message from an earlier version of the bot spins until
- * answered; answer it, as the local bot does. Best effort, and awaited: a
- * Lambda is frozen once it has answered.
- */
-async function answerStaleButton(
-  update: Record<string, unknown>,
-  api: BotApiLite,
-  logger: Logger,
-): Promise<void> {
-  const query = update.callback_query as { id?: unknown } | undefined;
-  if (typeof query?.id !== 'string') return;
-  try {
-    await api.answerCallbackQuery(query.id, 'This button no longer does anything.');
-  } catch (error) {
-    logger.debug('answerCallbackQuery failed', { error: text(error) });
-  }
-}
-
 function respond(statusCode: number): APIGatewayProxyStructuredResultV2 {
   return { statusCode, headers: { 'content-type': 'text/plain' }, body: '' };
-}
-
-function text(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The Lambda entry point (`handler` in the stack). */

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Api, GrammyError, HttpError } from 'grammy';
 import { BOT_COMMANDS } from '../../adapters/telegram/telegram-bot.js';
+import { AgentError } from '../../domain/errors.js';
 
 /**
  * Registers (or removes) the bot's webhook with Telegram:
@@ -36,8 +37,8 @@ Options:
   --delete                    Remove the webhook instead (e.g. before tearing the stack down)
   --help                      This text`;
 
-export class RegisterWebhookError extends Error {
-  override readonly name = 'RegisterWebhookError';
+export class RegisterWebhookError extends AgentError {
+  static override readonly errorName = 'RegisterWebhookError';
 }
 
 export type SecretReader = (arn: string) => Promise<string>;
@@ -176,7 +177,7 @@ async function resolveValue(options: {
         throw new RegisterWebhookError(`The ${options.what} secret ${options.arn} is empty.`);
       return value;
     } catch (error) {
-      if (error instanceof RegisterWebhookError) throw error;
+      if (RegisterWebhookError.isInstance(error)) throw error;
       const name = (error as { name?: string }).name ?? 'Error';
       throw new RegisterWebhookError(
         `Could not read the ${options.what} from Secrets Manager (${options.arn}): ${name}: ${(error as Error).message}. ` +
@@ -234,7 +235,7 @@ const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   registerWebhook(process.argv.slice(2), { env: process.env }).catch((error: unknown) => {
-    console.error(error instanceof RegisterWebhookError ? error.message : error);
+    console.error(RegisterWebhookError.isInstance(error) ? error.message : error);
     process.exitCode = 1;
   });
 }

@@ -1,20 +1,22 @@
-import type { BotIdentity } from '../../adapters/telegram/normalize-update.js';
+import { AgentError } from '../../domain/errors.js';
+import type { BotIdentity } from './normalize-update.js';
+import type { IntakeBotApi } from './update-intake.js';
 
 /**
- * The two Bot API calls the ingress makes, on plain `fetch`: the ingress
- * bundle stays free of grammY, and its cold start small. The worker, which
- * sends the answers, uses grammY through the Telegram adapter.
+ * The two Bot API calls the ingress Lambda makes, on plain `fetch`: its
+ * bundle stays free of grammY, and its cold start small. Everything that
+ * sends answers (the worker, the local bot) uses grammY instead.
  */
 
 const TELEGRAM_API_ROOT = 'https://api.telegram.org';
 
-export class BotApiError extends Error {
-  override readonly name = 'BotApiError';
+export class BotApiError extends AgentError {
+  static override readonly errorName = 'BotApiError';
 }
 
-export interface BotApiLite {
+export interface BotApiLite extends IntakeBotApi {
   getMe(): Promise<BotIdentity>;
-  answerCallbackQuery(id: string, text: string): Promise<void>;
+  answerCallbackQuery(callbackQueryId: string, text: string): Promise<void>;
 }
 
 export function botApiLite(options: {

@@ -1,0 +1,237 @@
+/**
+ * The worker Lambda's queue semantics: what each SQS FIFO record of a batch
+ * becomes, given the core's answer for it. The entry point
+ * (src/entrypoints/aws/worker-handler.ts) only wires this up.
+ *
+ * Per record (Powertools batch processing, FIFO-aware, so a failed record
+ * fails the records after it in its group, and only those):
+ *
+ * - answered -> success; SQS deletes the message. The reply outbox entry is
+ *   left to expire, so a message delivered again is never answered twice.
+ * - retry (turn or delivery failed, attempts left) -> failed record, visible
+ *   again after a short backoff (ChangeMessageVisibility) instead of the
+ *   queue's long visibility timeout.
+ * - given up -> on the last receive (`ApproximateReceiveCount` = the
+ *   worker's maxAttempts, the redrive policy's maxReceiveCount) the core
+ *   sends the person one failure message; the record fails once more and SQS
+ *   moves it to the dead-letter queue instead of delivering it again.
+ * - a body that is not a job -> logged, failed at once, dead-lettered after
+ *   the receives; it never reaches the core.
+ *
+ * Turn-lane records hold the conversation's lease while they run (until the
+ * invocation's end, so it needs no renewal); one whose conversation is leased
+ * by another invocation (a redelivery while the first still runs) is retried
+ * later. A turn is not started with too little of the invocation left.
+ * Control-lane records (`/status`, help, refusals, a `/stop` with nothing
+ * running) take no lease and are processed alongside the turns, never behind
+ * them: the two lanes are separate FIFO groups.
+ *
+ * One processor serves one invocation: it carries that invocation's deadline
+ * and lease owner.
+ */
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { BatchInput, BatchResult } from '../../core/pipeline/conversation-worker.js';
+import { conversationId } from '../../domain/conversation.js';
+import { AgentError, errorMessage } from '../../domain/errors.js';
+import type { ConversationLease, Lease } from '../../ports/conversation-lease.js';
+import { type Logger, silentLogger } from '../../ports/logger.js';
+import { CONTROL_GROUP_SUFFIX, type JobPayload, parseJobPayload } from './sqs-job-sink.js';
+
+/** What handles a job: the core's ConversationWorker. */
+export interface JobHandler {
+  handle(input: BatchInput): Promise<BatchResult>;
+}
+
+/** Hides a received message for a while; SqsMessageVisibility is the SQS one. */
+export interface MessageVisibility {
+  /** Visible again after `seconds` (0: at once) instead of the queue's visibility timeout. */
+  change(record: SQSRecord, seconds: number): Promise<void>;
+}
+
+export interface SqsRecordProcessorOptions {
+  worker: JobHandler;
+  lease: ConversationLease;
+  visibility: MessageVisibility;
+  /** Who holds the leases this processor takes: the invocation (its request id). */
+  owner: string;
+  /** Turns must be wound down by this instant (epoch ms). */
+  deadlineAt: number;
+  /** The invocation is killed at this instant (epoch ms); a lease lasts until then. */
+  endsAt: number;
+  /** A turn is not started with less time than this left before `deadlineAt` (default 30 s). */
+  minTurnMs?: number | undefined;
+  /** Backoff before a failed message is received again, by the attempt that failed (1-based). */
+  retryDelaySeconds?: ((attempt: number) => number) | undefined;
+  /** Backoff when another invocation holds the conversation (default 60 s). */
+  leaseBusyDelaySeconds?: number | undefined;
+  logger?: Logger | undefined;
+  now?: (() => number) | undefined;
+}
+
+/** Raised to mark a record failed; the message stays in the queue (or moves to the DLQ). */
+export class RecordFailedError extends AgentError {
+  static override readonly errorName = 'RecordFailedError';
+}
+
+const DEFAULT_MIN_TURN_MS = 30_000;
+const DEFAULT_LEASE_BUSY_DELAY_SECONDS = 60;
+
+export function defaultRetryDelaySeconds(attempt: number): number {
+  return Math.min(300, 15 * 2 ** (attempt - 1));
+}
+
+export class SqsRecordProcessor {
+  readonly #options: SqsRecordProcessorOptions;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #retryDelay: (attempt: number) => number;
+  /** Records this processor failed itself (and gave a visibility of their own). */
+  readonly #failed = new Set<string>();
+
+  constructor(options: SqsRecordProcessorOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.now ?? Date.now;
+    this.#retryDelay = options.retryDelaySeconds ?? defaultRetryDelaySeconds;
+  }
+
+  /**
+   * A batch, as the event source mapping delivers it: the control lane's
+   * groups and the turn lane's groups side by side, so `/status` is not held
+   * up by a turn that happens to share the batch. The failures are the
+   * Lambda's partial batch response.
+   */
+  async process(records: SQSRecord[], context?: Context): Promise<SQSBatchResponse> {
+    const [control, turn] = await Promise.all([
+      this.#run(records.filter(isControl), context),
+      this.#run(
+        records.filter((record) => !isControl(record)),
+        context,
+      ),
+    ]);
+    const batchItemFailures = [...control.batchItemFailures, ...turn.batchItemFailures];
+    // Records failed unprocessed because an earlier one of their group
+    // failed would otherwise hold the group for the whole visibility
+    // timeout; SQS keeps them behind the failed one anyway.
+    const skipped = new Set(batchItemFailures.map((item) => item.itemIdentifier));
+    await Promise.all(
+      records
+        .filter((record) => skipped.has(record.messageId) && !this.#failed.has(record.messageId))
+        .map((record) => this.#setVisibility(record, 0)),
+    );
+    return { batchItemFailures };
+  }
+
+  /** One record; resolves when SQS may delete it, throws RecordFailedError otherwise. */
+  async processRecord(record: SQSRecord): Promise<void> {
+    const logger = this.#logger;
+    const attempt = Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1);
+    let payload: JobPayload;
+    try {
+      payload = parseJobPayload(record.body);
+    } catch (error) {
+      logger.error('queue message is not a job; it goes to the dead-letter queue', {
+        messageId: record.messageId,
+        attempt,
+        error: errorMessage(error),
+      });
+      return this.#fail(record, 0, 'not a job');
+    }
+    const { kind, message } = payload;
+    const id = conversationId(message.conversation);
+    const log = { messageId: record.messageId, conversationId: id, kind, attempt };
+    const { lease: leases, deadlineAt, endsAt, owner } = this.#options;
+
+    let lease: Lease | null = null;
+    if (kind === 'turn') {
+      if (deadlineAt - this.#now() < (this.#options.minTurnMs ?? DEFAULT_MIN_TURN_MS)) {
+        logger.warn('too little time left in this invocation for a turn; retrying', log);
+        return this.#fail(record, 0, 'too little time left');
+      }
+      try {
+        lease = await leases.acquire(id, owner, endsAt - this.#now());
+      } catch (error) {
+        logger.error('could not take the conversation lease', {
+          ...log,
+          error: errorMessage(error),
+        });
+        return this.#fail(record, this.#retryDelay(attempt), errorMessage(error));
+      }
+      if (!lease) {
+        logger.warn('another worker holds the conversation; retrying later', log);
+        const busyDelay = this.#options.leaseBusyDelaySeconds ?? DEFAULT_LEASE_BUSY_DELAY_SECONDS;
+        return this.#fail(record, busyDelay, 'conversation busy');
+      }
+    }
+
+    let result: BatchResult;
+    try {
+      result = await this.#options.worker.handle({ kind, messages: [message], attempt });
+    } catch (error) {
+      // Storage failed around the turn (the outbox, say): try again later.
+      logger.error('handling a message failed', { ...log, error: errorMessage(error) });
+      return this.#fail(record, this.#retryDelay(attempt), errorMessage(error));
+    } finally {
+      if (lease) {
+        await leases.release(lease).catch((error: unknown) => {
+          logger.warn('could not release the conversation lease', {
+            ...log,
+            error: errorMessage(error),
+          });
+        });
+      }
+    }
+
+    switch (result.type) {
+      case 'settled':
+        if (result.deadLettered.length === 0) return;
+        // The person was told (or cannot be reached). Failing the record
+        // once more sends it to the dead-letter queue: this was its last
+        // receive, or a redelivery finds the outbox entry and ends here too.
+        logger.error('message given up; it goes to the dead-letter queue', {
+          ...log,
+          error: result.error,
+        });
+        return this.#fail(record, 0, result.error ?? 'given up');
+      case 'retry':
+        logger.warn('message will be retried', { ...log, error: result.error });
+        return this.#fail(record, this.#retryDelay(attempt), result.error);
+      case 'released':
+        return this.#fail(record, 0, 'released');
+    }
+  }
+
+  async #run(records: SQSRecord[], context: Context | undefined): Promise<SQSBatchResponse> {
+    if (records.length === 0) return { batchItemFailures: [] };
+    return processPartialResponse(
+      { Records: records },
+      (record: SQSRecord) => this.processRecord(record),
+      new SqsFifoPartialProcessorAsync(),
+      { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
+    );
+  }
+
+  async #fail(record: SQSRecord, delaySeconds: number, reason: string): Promise<never> {
+    this.#failed.add(record.messageId);
+    await this.#setVisibility(record, delaySeconds);
+    throw new RecordFailedError(reason);
+  }
+
+  async #setVisibility(record: SQSRecord, seconds: number): Promise<void> {
+    try {
+      await this.#options.visibility.change(record, seconds);
+    } catch (error) {
+      // The queue's visibility timeout applies instead: later, not lost.
+      this.#logger.warn('could not shorten the visibility timeout', {
+        messageId: record.messageId,
+        error: errorMessage(error),
+      });
+    }
+  }
+}
+
+/** Control-lane groups are the conversation's id with CONTROL_GROUP_SUFFIX. */
+function isControl(record: SQSRecord): boolean {
+  return record.attributes.MessageGroupId?.endsWith(CONTROL_GROUP_SUFFIX) === true;
+}

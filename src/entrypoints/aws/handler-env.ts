@@ -1,0 +1,45 @@
+import type { accessVariables } from '../../config/env-values.js';
+
+/** The allowlist variables, as the shared settings code spells them. */
+type AccessVariable = keyof typeof accessVariables;
+
+/**
+ * The environment the stack gives each Lambda: the contract between the CDK
+ * app (infra/lib/functions.ts writes these) and the handlers
+ * (handler-settings.ts reads them), written once for both. Values are names,
+ * ARNs, URLs and limits only; secret values are read at run time from
+ * Secrets Manager by ARN (and cached). Where the local server already has a
+ * variable for the same setting (src/config/app-settings.ts,
+ * runtime-settings.ts) the same name is used.
+ *
+ * No runtime imports here: the CDK app loads this file too.
+ */
+export const HANDLER_ENV = {
+  /** DynamoDB table (conversation index, transcripts, dedupe, leases). */
+  tableName: 'TABLE_NAME',
+  /** S3 bucket for transcript payloads too large for an item (worker only). */
+  transcriptBucket: 'TRANSCRIPT_BUCKET',
+  /** SQS FIFO queue URL (ingress sends; the worker is fed by the event source). */
+  jobQueueUrl: 'JOB_QUEUE_URL',
+  /** Receives before the dead-letter queue: the worker sends its one failure message on the last. */
+  maxAttempts: 'JOB_MAX_ATTEMPTS',
+  botTokenSecretArn: 'TELEGRAM_BOT_TOKEN_SECRET_ARN',
+  webhookSecretArn: 'TELEGRAM_WEBHOOK_SECRET_ARN',
+  /** Only with model provider `anthropic`. */
+  anthropicApiKeySecretArn: 'ANTHROPIC_API_KEY_SECRET_ARN',
+  allowedUserIds: 'TELEGRAM_ALLOWED_USER_IDS' satisfies AccessVariable,
+  allowedChatIds: 'TELEGRAM_ALLOWED_CHAT_IDS' satisfies AccessVariable,
+  allowEveryone: 'TELEGRAM_ALLOW_EVERYONE' satisfies AccessVariable,
+  tenant: 'TENANT',
+  sessionTtlDays: 'SESSION_TTL_DAYS',
+  /** The agent's model (runtime-settings.ts reads it). */
+  model: 'ANTHROPIC_MODEL',
+  /** `1` with provider `bedrock` (runtime-settings.ts); AWS_REGION is set by Lambda itself. */
+  useBedrock: 'CLAUDE_CODE_USE_BEDROCK',
+  /** Another Bot API server (self-hosted, tests); Telegram's own when unset. The stack sets none. */
+  telegramApiRoot: 'TELEGRAM_API_ROOT',
+  /** Workspaces and per-turn temp directories (worker); the image sets it, under /tmp. */
+  dataDir: 'DATA_DIR',
+  /** The agent's files (worker); the image sets it. */
+  agentDir: 'AGENT_DIR',
+} as const;

@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { autoRetry } from '@grammyjs/auto-retry';
+import { Api } from 'grammy';
+import { DynamoConversationIndex } from '../../adapters/aws/dynamo-conversation-index.js';
+import { DynamoConversationLease } from '../../adapters/aws/dynamo-conversation-lease.js';
+import { DynamoReplyOutbox } from '../../adapters/aws/dynamo-reply-outbox.js';
+import { DynamoSessionStore } from '../../adapters/aws/dynamo-session-store.js';
+import { PowertoolsSecretSource } from '../../adapters/aws/secret-source.js';
+import { SqsMessageVisibility } from '../../adapters/aws/sqs-message-visibility.js';
+import { TelegramChannel } from '../../adapters/telegram/telegram-channel.js';
+import { type Env, loadRuntimeSettings } from '../../config/runtime-settings.js';
+import { AgentRuntime } from '../../core/agent/agent-runtime.js';
+import type { Logger } from '../../ports/logger.js';
+import type { SecretSource } from '../../ports/secret-source.js';
+import type { TurnRunner } from '../../ports/turn-runner.js';
+import { composeAgentRuntime } from '../compose-agent-runtime.js';
+import { loadWorkerSettings } from './handler-settings.js';
+
+/**
+ * What the worker Lambda makes once per container, on its first invocation:
+ * settings, AWS clients, the storage adapters, the Telegram API and the agent
+ * runtime (composed as locally, with DynamoDB/S3 stores and a temp root
+ * under DATA_DIR). Per-invocation wiring is in worker-handler.ts.
+ */
+
+export interface WorkerContainerOptions {
+  /** Default: process.env. */
+  env?: Env;
+  /** Resolves relative DATA_DIR / AGENT_DIR (default: the process's cwd). */
+  cwd?: string;
+  /** Default: Secrets Manager through Powertools Parameters. */
+  secrets?: SecretSource;
+  dynamo?: DynamoDBClient;
+  s3?: S3Client;
+  sqs?: SQSClient;
+  /** Replaces the agent runtime (tests of the queue semantics); default: AgentRuntime. */
+  runner?: TurnRunner;
+}
+
+export type WorkerContainer = Awaited<ReturnType<typeof composeWorkerContainer>>;
+
+export async function composeWorkerContainer(options: WorkerContainerOptions, logger: Logger) {
+  const env = options.env ?? process.env;
+  const settings = loadWorkerSettings(env, options.cwd);
+  const { tableName } = settings;
+  const owned: Array<{ destroy(): void }> = [];
+  const own = <T extends { destroy(): void }>(client: T): T => {
+    owned.push(client);
+    return client;
+  };
+  const dynamo = options.dynamo ?? own(new DynamoDBClient({}));
+  const sqs = options.sqs ?? own(new SQSClient({}));
+  const secrets = options.secrets ?? new PowertoolsSecretSource();
+  const conversations = new DynamoConversationIndex({ client: dynamo, tableName });
+
+  const agentRuntime = async (): Promise<AgentRuntime> => {
+    const apiKey =
+      settings.anthropicApiKeySecretArn && !settings.useBedrock
+        ? await secrets.get(settings.anthropicApiKeySecretArn)
+        : undefined;
+    // The key joins the runtime's settings only; the agent's environment is built from nothing.
+    const runtimeSettings = loadRuntimeSettings(
+      { ...env, DATA_DIR: settings.dataDir, ...(apiKey ? { ANTHROPIC_API_KEY: apiKey } : {}) },
+      options.cwd,
+    );
+    const bucket = settings.transcriptBucket;
+    const sessionStore = new DynamoSessionStore({
+      client: dynamo,
+      tableName,
+      // Batches too big for an item go to S3.
+      ...(bucket
+        ? { s3: { client: options.s3 ?? own(new S3Client({})), bucket, prefix: 'transcripts/' } }
+        : {}),
+      ttlSeconds: Math.ceil(runtimeSettings.sessionTtlMs / 1000),
+    });
+    const tempRoot = path.join(settings.dataDir, 'tmp');
+    const runtime = await composeAgentRuntime(
+      runtimeSettings,
+      env,
+      { sessionStore, conversations, tempRoot },
+      logger,
+    );
+    // The model gateway and the skills plugin, before the first turn needs them.
+    await runtime.start();
+    return runtime;
+  };
+
+  const [token, runner] = await Promise.all([
+    secrets.get(settings.botTokenSecretArn),
+    options.runner ?? agentRuntime(),
+  ]);
+  const api = new Api(token, settings.telegramApiRoot ? { apiRoot: settings.telegramApiRoot } : {});
+  // 429s and network hiccups; what still fails comes back as a retry of the message.
+  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30 }));
+
+  return {
+    settings,
+    dynamo,
+    runner,
+    channel: new TelegramChannel(api, { logger }),
+    conversations,
+    outbox: new DynamoReplyOutbox({ client: dynamo, tableName }),
+    lease: new DynamoConversationLease({ client: dynamo, tableName }),
+    visibility: new SqsMessageVisibility({ client: sqs, queueUrl: settings.queueUrl }),
+    /** Stops the runtime (model gateway) and the clients made here. */
+    async close() {
+      if (runner instanceof AgentRuntime) await runner.close();
+      for (const client of owned) client.destroy();
+    },
+  };
+}

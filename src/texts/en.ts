@@ -1,0 +1,139 @@
+/**
+ * Everything the person talking to the agent reads from this code, in English:
+ * command replies, how a turn ended, the status message of a long turn, and
+ * the terminal chat. Kept in one place so the wording can be changed, and
+ * another language added (a module shaped like `Texts`), without touching the
+ * code that sends it. Operator-facing text (logs, settings errors, CLI usage)
+ * stays next to its code.
+ *
+ * Texts with parameters are functions; parameters arrive already cut to a
+ * safe length (see turn-progress.ts), so a text only arranges them.
+ */
+
+/** What `/status` tells about a conversation. */
+export interface ConversationStatus {
+  /** The current session, or null before the first turn (or after `/new`). */
+  session: { id: string; idleMs: number } | null;
+  turns: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  /** How long the running turn has been running; null when none runs. */
+  runningForMs: number | null;
+}
+
+const terminalHelp =
+  'Commands: /new starts a fresh session, /help shows this, /quit (or Ctrl-D) leaves.';
+
+export const en = {
+  // Replies to the chat's commands.
+  help: [
+    'Hi! I am an AI agent. Send me a message and I will work on it.',
+    '',
+    'Commands:',
+    '/new – start a fresh conversation (I forget what we said)',
+    '/status – session, usage and whether I am working',
+    '/stop – stop what I am doing',
+    '/help – this message',
+  ].join('\n'),
+  newSession: 'Started a new conversation. What shall we do?',
+  nothingToStop: 'Nothing is running right now.',
+  status: (status: ConversationStatus): string =>
+    [
+      status.session
+        ? `Session: ${status.session.id.slice(0, 8)} (last active ${duration(status.session.idleMs)} ago)`
+        : 'Session: none yet (your next message starts one)',
+      `Turns: ${status.turns}`,
+      `Tokens: ${count(status.inputTokens)} in, ${count(status.outputTokens)} out`,
+      `Cost: $${status.costUsd.toFixed(4)}`,
+      status.runningForMs === null
+        ? 'Working: no'
+        : `Working: yes, for ${duration(status.runningForMs)}`,
+    ].join('\n'),
+
+  // How a turn ended, when it did not end with an answer.
+  /** A turn stopped with /stop (or Ctrl-C in the terminal). */
+  stopped: 'Stopped.',
+  /** The agent finished without saying anything. */
+  emptyAnswer: '(I have nothing to add.)',
+  /** Every attempt at a message failed; sent once, when the worker gives up. */
+  failed:
+    'Sorry, I could not answer your last message: something kept failing on my side. Please try again in a moment.',
+  /** One attempt failed (the runtime's suggestion, used if it is the last). */
+  turnError: 'Sorry, something went wrong while I was working on that. Please try again.',
+  maxTurns:
+    'I stopped because this request needed more steps than I am allowed in one turn. Ask me to continue, or narrow the request.',
+  turnBudgetSpent:
+    'I stopped because this request reached its spending limit for one turn. Ask me to continue, or narrow the request.',
+  dailyBudgetSpent:
+    'This conversation has reached its spending limit for today. It resets at midnight UTC.',
+  /** The Lambda running the turn was about to be stopped. */
+  deadlineReached:
+    'I had to stop: this took longer than I can work on one message. What I did so far is kept; say "continue" and I will pick up from there.',
+
+  /** A message the agent cannot read; `what` names it in the plural ("stickers"). */
+  unsupported: (what: string): string => `Sorry, I can't handle ${what} yet. Please send me text.`,
+
+  // The status message of a long turn: a heading, then the latest steps.
+  working: 'Working on it…',
+  /** What the status message turns into if it cannot be deleted at the end. */
+  workingDone: 'Done.',
+  /** One line per step; a missing value means the step did not say (or must not show) it. */
+  activity: {
+    calling: (server: string, tool?: string): string =>
+      tool ? `Calling ${server}: ${tool}` : `Calling ${server}`,
+    reading: (file?: string): string => `Reading ${file ?? 'a file'}`,
+    writing: (file?: string): string => `Writing ${file ?? 'a file'}`,
+    editing: (file?: string): string => `Editing ${file ?? 'a file'}`,
+    editingNotebook: (file?: string): string => `Editing ${file ?? 'a notebook'}`,
+    listing: (folder?: string): string => `Listing ${folder ?? 'a folder'}`,
+    findingFiles: (pattern?: string): string =>
+      pattern ? `Looking for files: ${pattern}` : 'Looking for files',
+    searchingFiles: (pattern?: string): string =>
+      pattern ? `Searching files for "${pattern}"` : 'Searching files',
+    runningCommand: (description?: string): string =>
+      description ? `Running a command: ${description}` : 'Running a command',
+    searchingWeb: (query?: string): string =>
+      query ? `Searching the web for "${query}"` : 'Searching the web',
+    fetching: (host?: string): string => `Fetching ${host ?? 'a web page'}`,
+    askingSubagent: (subagent: string): string => `Asking the ${subagent} subagent`,
+    usingSkill: (skill?: string): string => (skill ? `Using the ${skill} skill` : 'Using a skill'),
+    updatingPlan: 'Updating the plan',
+    usingTool: (tool: string): string => `Using ${tool}`,
+    /** A subagent's step, labelled with the subagent (when its start was seen). */
+    bySubagent: (subagent: string | undefined, step: string): string =>
+      `${subagent ?? 'subagent'} › ${step}`,
+  },
+
+  /** The terminal chat (`npm run chat`). */
+  terminal: {
+    help: terminalHelp,
+    greeting: (agentDir: string): string =>
+      `Chatting with the agent in ${agentDir}. ${terminalHelp}`,
+    newSession: 'Started a new session.',
+    /** A turn that ended without an answer or a message of its own. */
+    unfinished: 'The turn did not finish.',
+    you: 'you> ',
+    agent: 'agent> ',
+  },
+};
+
+/** The shape every language's texts have. */
+export type Texts = typeof en;
+
+/** The language the product speaks. */
+export const texts: Texts = en;
+
+/** 12345 -> "12,345". */
+function count(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+/** A rough duration: seconds, minutes, hours or days, whichever reads best. */
+function duration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 90) return `${seconds} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} days`;
+}
