@@ -15,7 +15,11 @@ export { AgentError } from './domain/errors.js';
 export type { InboundMessage } from './domain/inbound-message.js';
 export type { TurnOutcome, TurnRequest, TurnResult } from './domain/turn.js';
 export type { Channel, OutgoingPart } from './ports/channel.js';
-export type { ConversationIndex, ConversationRecord } from './ports/conversation-index.js';
+export {
+  type ConversationIndex,
+  type ConversationRecord,
+  VersionConflictError,
+} from './ports/conversation-index.js';
 export type { ConversationLease, Lease } from './ports/conversation-lease.js';
 export type { ClaimedBatch, JobQueue, JobSink } from './ports/job-queue.js';
 export type { Logger } from './ports/logger.js';

@@ -1,7 +1,8 @@
 /**
  * AWS adapters: DynamoDB (and S3) behind the session store, the conversation
  * index, update dedupe, conversation leases, turn control and the reply
- * outbox; the SQS FIFO job sink the ingress sends to. Each lives in its
+ * outbox; the SQS FIFO job sink the ingress sends to, and the record
+ * processor that gives SQS records their queue semantics in the worker. Each lives in its
  * own file; import from a file directly where bundle size matters (the
  * ingress needs only the dedupe, the turn control's `requestStop` and the
  * job sink, none of which pulls in the Agent SDK).
@@ -45,6 +46,19 @@ export {
   SqsJobSink,
   type SqsJobSinkOptions,
 } from './sqs-job-sink.js';
+export {
+  queueUrlFromArn,
+  SqsMessageVisibility,
+  type SqsMessageVisibilityOptions,
+} from './sqs-message-visibility.js';
+export {
+  defaultRetryDelaySeconds,
+  type JobHandler,
+  type MessageVisibility,
+  RecordFailedError,
+  SqsRecordProcessor,
+  type SqsRecordProcessorOptions,
+} from './sqs-record-processor.js';
 export {
   EXPIRY_INDEX_NAME,
   storageTableDefinition,
