@@ -18,13 +18,25 @@ const conversationSchema = z.object({
   threadId: z.string().min(1).optional(),
 });
 
+/**
+ * The most text one message brings into a turn. Telegram's own messages stop
+ * at 4,096 characters (captions at 1,024); anything longer came from a
+ * self-hosted Bot API server or a forged update, and would be sent whole to
+ * the model. Longer messages are refused with a short answer, not cut: the
+ * agent never works on half a request without knowing it.
+ */
+export const MAX_TEXT_CHARS = 16_000;
+
 const bodySchema = z.discriminatedUnion('kind', [
   /** Text for the agent. */
-  z.object({ kind: z.literal('text'), text: z.string().min(1) }),
+  z.object({ kind: z.literal('text'), text: z.string().min(1).max(MAX_TEXT_CHARS) }),
   z.object({ kind: z.literal('command'), command: z.enum(COMMANDS), args: z.string() }),
   /** Something the bot does not handle (a sticker, a voice note, ...) that deserves a short reply. */
   z.object({ kind: z.literal('unsupported'), what: z.string().min(1) }),
-  /** A person the access policy refuses; `hint` tells them how to get access. */
+  /**
+   * A message the bot refuses, with the short plain answer `hint`: a person
+   * the access policy does not admit, or a message too long to take.
+   */
   z.object({ kind: z.literal('refused'), hint: z.string().min(1) }),
 ]);
 

@@ -30,6 +30,8 @@ export interface LocalAppOptions {
   onFatal?: ((error: unknown) => void) | undefined;
   /** The status message of long turns (delays, or `false` for none); defaults otherwise. */
   progress?: ConversationWorkerOptions['progress'];
+  /** Abandons start-up (the process told to stop while it waits for Telegram). */
+  signal?: AbortSignal | undefined;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -77,9 +79,12 @@ export async function startLocalApp(
   });
 
   let webhookPort: number | undefined;
+  // Aborted on stop: a send to an unreachable Telegram must not hold up shutdown
+  // (the turn goes back to the queue and is answered after the restart).
+  const sends = new AbortController();
   try {
-    await bot.init();
-    const channel = new TelegramChannel(bot.bot.api, { logger });
+    await bot.init(options.signal);
+    const channel = new TelegramChannel(bot.bot.api, { logger, signal: sends.signal });
     const worker = new ConversationWorker({
       runner: local.runtime,
       channel,
@@ -136,8 +141,11 @@ export async function startLocalApp(
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);
-        await bot.stop();
-        await started.stop();
+        const taking = bot.stop();
+        // The pool marks itself stopping first, so an aborted send reads as shutdown.
+        const working = started.stop();
+        sends.abort(new Error('shutting down'));
+        await Promise.all([taking, working]);
         await local.close();
       })();
       return stopping;

@@ -11,10 +11,14 @@ import { startLocalApp } from './local-app.js';
  * `npm start`: the Telegram bot, queue, workers and agent in one process.
  * Settings come from the environment and an optional `.env` (see `.env.example`).
  * SIGINT/SIGTERM stop it gracefully: running turns are put back on the queue
- * and answered after the next start.
+ * and answered after the next start. A stop is bounded (SHUTDOWN_LIMIT_MS),
+ * also while waiting for an unreachable Telegram; a second signal ends the
+ * process at once. Either way nothing is lost: messages still leased in the
+ * queue are resumed at the next start.
  */
 
 const EXIT_CONFIG = 78;
+const SHUTDOWN_LIMIT_MS = 15_000;
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 /** JSON lines on standard output: one object per event, easy to grep and to ship. */
@@ -44,9 +48,32 @@ async function main(): Promise<number> {
   }
   const logger = jsonLogger(settings.logLevel);
 
+  // Signals count from the start: start-up may be waiting for Telegram.
+  const stopRequested = new AbortController();
+  const onSignal = (signal: string) => {
+    if (stopRequested.signal.aborted) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    logger.info('shutting down', { signal });
+    stopRequested.abort(new Error(`stopped by ${signal}`));
+    setTimeout(() => {
+      logger.error(
+        'shutdown did not finish in time; exiting (unfinished messages resume at the next start)',
+        {
+          limitMs: SHUTDOWN_LIMIT_MS,
+        },
+      );
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   let app: Awaited<ReturnType<typeof startLocalApp>>;
   try {
     app = await startLocalApp(settings, process.env, {
+      signal: stopRequested.signal,
       logger,
       onFatal: (error) => {
         // Exit without confirming the update: Telegram sends it again after the restart.
@@ -57,6 +84,7 @@ async function main(): Promise<number> {
       },
     });
   } catch (error) {
+    if (stopRequested.signal.aborted) return 0;
     if (AgentConfigError.isInstance(error)) {
       process.stderr.write(`${error.message}\n`);
       return EXIT_CONFIG;
@@ -70,14 +98,11 @@ async function main(): Promise<number> {
     throw error;
   }
 
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      logger.info('shutting down', { signal });
-      resolve();
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-  });
+  if (!stopRequested.signal.aborted) {
+    await new Promise((resolve) =>
+      stopRequested.signal.addEventListener('abort', resolve, { once: true }),
+    );
+  }
   await app.stop();
   return 0;
 }

@@ -73,6 +73,50 @@ export const en = {
 
   /** A message the agent cannot read; `what` names it in the plural ("stickers"). */
   unsupported: (what: string): string => `Sorry, I can't handle ${what} yet. Please send me text.`,
+  /** How `unsupported` names each kind of content Telegram can carry (by the Bot API's field). */
+  contentNames: {
+    photo: 'photos',
+    video: 'videos',
+    animation: 'GIFs',
+    document: 'files',
+    audio: 'audio',
+    voice: 'voice messages',
+    video_note: 'video messages',
+    sticker: 'stickers',
+    location: 'locations',
+    venue: 'venues',
+    contact: 'contacts',
+    poll: 'polls',
+    dice: 'dice',
+    game: 'games',
+    story: 'stories',
+    paid_media: 'paid media',
+    checklist: 'checklists',
+    /** An edited message (private chats only). */
+    edit: 'edits to messages',
+  },
+  /**
+   * To someone the access policy does not admit, once in a while (later
+   * messages get no answer). Only their own id: how the operator lets them in
+   * (settings, chat ids) goes to the log, not to a stranger.
+   */
+  refused: (userId: string): string =>
+    `Sorry, I only talk to people my operator has allowed. Your Telegram user id is ${userId}: pass it on to the operator if you should have access.`,
+  /** A message longer than one turn takes (see MAX_TEXT_CHARS); it goes no further. */
+  tooLong: (length: number, limit: number): string =>
+    `Sorry, your message is too long for me (${count(length)} characters; I take up to ${count(limit)} in one message). Please send it shorter, or in parts.`,
+  /** The last message of an answer that was cut because it was too long for chat. */
+  answerCut: (shownChars: number, totalChars: number): string =>
+    `(Cut here: the answer was about ${count(totalChars)} characters long, too long for chat; above are the first ${count(shownChars)}. Ask me for the rest, or for a shorter answer.)`,
+  /** What a pressed button of an earlier version of the bot answers. */
+  staleButton: 'This button no longer does anything.',
+  /** The command menu Telegram shows next to the message field. */
+  commandMenu: [
+    { command: 'new', description: 'Start a fresh conversation' },
+    { command: 'status', description: 'Session, usage, and whether I am working' },
+    { command: 'stop', description: 'Stop what I am doing' },
+    { command: 'help', description: 'What I can do' },
+  ],
 
   // The status message of a long turn: a heading, then the latest steps.
   working: 'Working on it…',

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoTurnControl } from '../../src/adapters/aws/dynamo-turn-control.js';
 import { parseJobPayload } from '../../src/adapters/aws/sqs-job-sink.js';
+import { MAX_UPDATE_BYTES } from '../../src/adapters/telegram/webhook-request.js';
 import {
   createIngressHandler,
   type IngressHandler,
@@ -141,7 +142,54 @@ describe('ingress handler', () => {
     expect((await handler(event(null, { raw: '{not json' }))).statusCode).toBe(400);
     expect((await handler(event({ hello: 'world' }))).statusCode).toBe(400);
     expect((await handler(event({ update_id: 'seven' }))).statusCode).toBe(400);
+    expect((await handler(event(null))).statusCode).toBe(400);
+    expect((await handler(event([1, 2]))).statusCode).toBe(400);
+    expect((await handler(event(null, { raw: 'null', base64: true }))).statusCode).toBe(400);
     expect(sends).toBe(0);
+  });
+
+  it('refuses a body over the size limit with 413 before parsing it, and queues nothing', async () => {
+    const before = sends;
+    const huge = {
+      update_id: 90,
+      ...textMessageUpdate({ chatId: 111, text: 'x'.repeat(5_000_000), from: ALLOWED }),
+    };
+    expect((await handler(event(huge))).statusCode).toBe(413);
+    expect((await handler(event(huge, { base64: true }))).statusCode).toBe(413);
+    // Just under the limit is taken (and refused as too long for a turn, with a short answer).
+    const big = {
+      update_id: 91,
+      ...textMessageUpdate({
+        chatId: 111,
+        text: 'y'.repeat(MAX_UPDATE_BYTES - 1_000),
+        from: ALLOWED,
+      }),
+    };
+    expect((await handler(event(big))).statusCode).toBe(200);
+    expect(sends - before).toBe(1);
+    const records = await drain();
+    expect(records.map((record) => parseJobPayload(record.body).message.body)).toEqual([
+      { kind: 'refused', hint: expect.stringContaining('too long') },
+    ]);
+    // Without the secret, the size is not even looked at.
+    expect((await handler(event(huge, { secret: 'wrong' }))).statusCode).toBe(401);
+  });
+
+  it('answers a stranger once, not 40 times, and keeps the operator detail out of it', async () => {
+    const stranger = { id: 4040, first_name: 'Eve' };
+    const before = sends;
+    for (let updateId = 1_000; updateId < 1_040; updateId++) {
+      const update = {
+        update_id: updateId,
+        ...textMessageUpdate({ chatId: 4040, text: 'let me in', from: stranger }),
+      };
+      expect((await handler(event(update))).statusCode).toBe(200);
+    }
+    expect(sends - before).toBe(1);
+    const records = await drain();
+    const bodies = records.map((record) => parseJobPayload(record.body).message.body);
+    expect(bodies).toEqual([{ kind: 'refused', hint: expect.stringContaining('4040') }]);
+    expect(JSON.stringify(bodies)).not.toContain('TELEGRAM_ALLOWED');
   });
 
   it('acknowledges updates it does not handle with 200 and queues nothing', async () => {

@@ -256,8 +256,25 @@ describe('local server (long polling)', () => {
     chat.say('let me in, secret word swordfish');
     await chat.waitForReplies(1);
     expect(chat.replies()[0]).toContain('31337');
-    expect(chat.replies()[0]).toContain('TELEGRAM_ALLOWED_USER_IDS');
+    // How the operator lets people in (setting names) is logged, not told to a stranger.
+    expect(chat.replies()[0]).not.toContain('TELEGRAM_ALLOWED_USER_IDS');
     expect(harness.turnsAsking('swordfish')).toHaveLength(0);
+  });
+
+  it('answers a stranger who writes 40 times with one refusal', async () => {
+    const stranger = { id: 31338, first_name: 'Mallory' };
+    const chat = privateChat(stranger);
+    harness.api.pushUpdates(
+      Array.from({ length: 40 }, (_, index) => chat.update(`knock ${index}`)),
+    );
+    // Polled updates are taken in order: once a later message is answered, all 40 were seen.
+    const friend = privateChat();
+    friend.say('after the noise');
+    await friend.waitForReplies(1);
+    await chat.waitForReplies(1);
+    expect(chat.replies()).toHaveLength(1);
+    expect(chat.replies()[0]).toContain('31338');
+    expect(harness.turnsAsking('knock')).toHaveLength(0);
   });
 
   it('keeps two forum topics of one group as separate sessions', async () => {

@@ -79,4 +79,45 @@ describe('local server (webhook)', () => {
     });
     expect(response.status).toBe(400);
   });
+
+  it('answers a body that is JSON but not an update (null, an array) with 400', async () => {
+    expect((await post(null)).status).toBe(400);
+    expect((await post([1, 2, 3])).status).toBe(400);
+    expect((await post({ hello: 'world' })).status).toBe(400);
+  });
+
+  it('refuses a body over the size limit with 413 before parsing it, and queues nothing', async () => {
+    const chatId = 7002;
+    const huge = {
+      update_id: 424_300,
+      ...textMessageUpdate({ chatId, text: 'x'.repeat(5_000_000), from: ALLOWED_USER }),
+    };
+    expect((await post(huge)).status).toBe(413);
+    // The same without a Content-Length (chunked): counted while reading.
+    const body = JSON.stringify(huge);
+    const chunked = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
+      body: new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < body.length; at += 64 * 1024) {
+            controller.enqueue(new TextEncoder().encode(body.slice(at, at + 64 * 1024)));
+          }
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    // Nothing was queued: a later message is the only one answered.
+    await post({
+      update_id: 424_301,
+      ...textMessageUpdate({ chatId, text: 'small one', from: ALLOWED_USER }),
+    });
+    await harness.api.waitFor(() => harness.api.sentMessages(chatId).length === 1, 30_000);
+    expect(harness.api.sentMessages(chatId).map((message) => message.text)).toEqual([
+      'echo: small one',
+    ]);
+    expect(harness.turnsAsking('xxxx')).toHaveLength(0);
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { textMessageUpdate } from '../../../test/support/fake-bot-api.js';
 import type { AccessPolicy } from '../../domain/access-policy.js';
+import { MAX_TEXT_CHARS, parseInboundMessage } from '../../domain/inbound-message.js';
 import { type NormalizeContext, normalizeUpdate } from './normalize-update.js';
 
 const bot = { id: 999, username: 'agent_bot' };
@@ -119,7 +120,8 @@ describe('normalizeUpdate', () => {
     expect(body?.kind).toBe('refused');
     expect(JSON.stringify(body)).not.toContain('secret plans');
     expect(JSON.stringify(body)).toContain('42');
-    expect(JSON.stringify(body)).toContain('TELEGRAM_ALLOWED_USER_IDS');
+    // The operator's side (setting names, chat ids) is logged by the intake, not told to a stranger.
+    expect(JSON.stringify(body)).not.toContain('TELEGRAM_ALLOWED_USER_IDS');
     // Allowed by user id, or by chat id.
     expect(
       enqueued(textMessageUpdate({ chatId: 1, text: 'x', from: { id: 1 } }), policy).body.kind,
@@ -195,5 +197,26 @@ describe('normalizeUpdate', () => {
       action: 'ignore',
       reason: 'not an update',
     });
+  });
+
+  it('refuses a text longer than one turn takes, saying so, without passing it on', () => {
+    const long = `${'a'.repeat(MAX_TEXT_CHARS)}b`;
+    const result = normalizeUpdate(
+      { update_id: 1, ...textMessageUpdate({ chatId: 42, text: long, from: user }) },
+      context(),
+    );
+    expect(result).toMatchObject({ action: 'enqueue', message: { body: { kind: 'refused' } } });
+    // Not an access refusal: the intake's refusal limit does not apply.
+    expect(result.action === 'enqueue' && result.refused).toBeFalsy();
+    const body = result.action === 'enqueue' ? result.message.body : undefined;
+    expect(body?.kind === 'refused' && body.hint).toContain('16,000');
+    expect(JSON.stringify(body)).not.toContain('aaaa');
+    // At the limit it is a turn's text; past it, a queued row is refused when read back.
+    const atLimit = enqueued(
+      textMessageUpdate({ chatId: 42, text: 'a'.repeat(MAX_TEXT_CHARS), from: user }),
+    );
+    expect(atLimit.body.kind).toBe('text');
+    expect(parseInboundMessage(atLimit)).toEqual(atLimit);
+    expect(() => parseInboundMessage({ ...atLimit, body: { kind: 'text', text: long } })).toThrow();
   });
 });

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { type AccessPolicy, isAllowed } from '../../domain/access-policy.js';
 import type { ConversationRef } from '../../domain/conversation.js';
-import { COMMANDS, type CommandName, type InboundMessage } from '../../domain/inbound-message.js';
+import {
+  COMMANDS,
+  type CommandName,
+  type InboundMessage,
+  MAX_TEXT_CHARS,
+} from '../../domain/inbound-message.js';
+import { texts } from '../../texts/en.js';
 
 /**
  * Turns a Telegram update into an InboundMessage, or says why it is ignored.
@@ -11,8 +17,9 @@ import { COMMANDS, type CommandName, type InboundMessage } from '../../domain/in
  * - Groups and supergroups: only messages that mention the bot, reply to it,
  *   or carry a command (`/help`, or `/help@thisbot` — not `/help@otherbot`).
  * - Forum topics are conversations of their own, keyed by `message_thread_id`.
- * - People the access policy does not admit get a refusal that tells them how
- *   to be let in; their words go no further.
+ * - People the access policy does not admit get a short refusal with their
+ *   user id (the intake decides how often); their words go no further.
+ * - Text longer than MAX_TEXT_CHARS is refused, not cut.
  */
 
 export interface BotIdentity {
@@ -27,8 +34,15 @@ export interface NormalizeContext {
   now: number;
 }
 
+/** Who was refused by the access policy, for the operator's log. */
+export interface Refusal {
+  userId: string;
+  chatId: string;
+  chatType: 'private' | 'group';
+}
+
 export type Normalized =
-  | { action: 'enqueue'; message: InboundMessage; refused?: { userId: string; chatId: string } }
+  | { action: 'enqueue'; message: InboundMessage; refused?: Refusal }
   /** Acknowledged and logged, nothing else. */
   | { action: 'ignore'; reason: string };
 
@@ -72,26 +86,26 @@ const messageSchema = z.looseObject({
 type TelegramMessage = z.infer<typeof messageSchema>;
 type Entity = z.infer<typeof entitySchema>;
 
-/** Content Telegram can carry that the agent cannot read yet, and how to name it to the sender. */
-const UNSUPPORTED_CONTENT: Array<[key: string, name: string]> = [
-  ['photo', 'photos'],
-  ['video', 'videos'],
-  ['animation', 'GIFs'],
-  ['document', 'files'],
-  ['audio', 'audio'],
-  ['voice', 'voice messages'],
-  ['video_note', 'video messages'],
-  ['sticker', 'stickers'],
-  ['location', 'locations'],
-  ['venue', 'venues'],
-  ['contact', 'contacts'],
-  ['poll', 'polls'],
-  ['dice', 'dice'],
-  ['game', 'games'],
-  ['story', 'stories'],
-  ['paid_media', 'paid media'],
-  ['checklist', 'checklists'],
-];
+/** Content Telegram can carry that the agent cannot read yet (the message's field names). */
+const UNSUPPORTED_CONTENT = [
+  'photo',
+  'video',
+  'animation',
+  'document',
+  'audio',
+  'voice',
+  'video_note',
+  'sticker',
+  'location',
+  'venue',
+  'contact',
+  'poll',
+  'dice',
+  'game',
+  'story',
+  'paid_media',
+  'checklist',
+] as const satisfies ReadonlyArray<keyof typeof texts.contentNames>;
 
 /** Service messages (members joining, pins, topic changes, ...) say nothing to the bot. */
 const SERVICE_KEYS = [
@@ -157,19 +171,28 @@ export function normalizeUpdate(update: unknown, context: NormalizeContext): Nor
       action: 'enqueue',
       message: {
         ...base,
-        body: { kind: 'refused', hint: refusalHint(userId, base.conversation.chatId, chatType) },
+        body: { kind: 'refused', hint: texts.refused(userId) },
       },
-      refused: { userId, chatId: base.conversation.chatId },
+      refused: { userId, chatId: base.conversation.chatId, chatType },
     };
   }
 
-  const content = UNSUPPORTED_CONTENT.find(([key]) => key in message);
+  const content = UNSUPPORTED_CONTENT.find((key) => key in message);
   if (content)
     return {
       action: 'enqueue',
-      message: { ...base, body: { kind: 'unsupported', what: content[1] } },
+      message: { ...base, body: { kind: 'unsupported', what: texts.contentNames[content] } },
     };
   if (text === undefined) return { action: 'ignore', reason: 'message without text' };
+  if (text.length > MAX_TEXT_CHARS) {
+    return {
+      action: 'enqueue',
+      message: {
+        ...base,
+        body: { kind: 'refused', hint: texts.tooLong(text.length, MAX_TEXT_CHARS) },
+      },
+    };
+  }
 
   if (command?.name) {
     const args = text.slice(command.length).trim();
@@ -204,7 +227,7 @@ function editedMessage(raw: Record<string, unknown>, context: NormalizeContext):
   }
   return {
     action: 'enqueue',
-    message: { ...base, body: { kind: 'unsupported', what: 'edits to messages' } },
+    message: { ...base, body: { kind: 'unsupported', what: texts.contentNames.edit } },
   };
 }
 
@@ -304,18 +327,4 @@ function stripMention(text: string, entities: Entity[], bot: BotIdentity): strin
     result = result.slice(0, entity.offset) + result.slice(entity.offset + entity.length);
   }
   return result.replace(/[ \t]{2,}/g, ' ');
-}
-
-function refusalHint(userId: string, chatId: string, chatType: 'private' | 'group'): string {
-  const lines = [
-    'Sorry, I only talk to people my operator has allowed.',
-    `Your Telegram user id is ${userId}.`,
-  ];
-  if (chatType === 'group') lines.push(`This chat's id is ${chatId}.`);
-  lines.push(
-    chatType === 'group'
-      ? "To let you in, the operator adds your id to TELEGRAM_ALLOWED_USER_IDS, or this chat's id to TELEGRAM_ALLOWED_CHAT_IDS, and restarts the bot."
-      : 'To let you in, the operator adds your id to TELEGRAM_ALLOWED_USER_IDS and restarts the bot.',
-  );
-  return lines.join('\n');
 }

@@ -3,7 +3,7 @@ import { Api } from 'grammy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeBotApi } from '../../../test/support/fake-bot-api.js';
 import { testConversation } from '../../../test/support/inbound-messages.js';
-import { TelegramChannel } from './telegram-channel.js';
+import { MAX_ANSWER_PARTS, TelegramChannel } from './telegram-channel.js';
 
 describe('TelegramChannel', () => {
   let api: FakeBotApi;
@@ -109,5 +109,25 @@ describe('TelegramChannel', () => {
     await channel.deleteStatus(topic, id);
     expect(api.sentMessages(-100, 12)).toEqual([]);
     await expect(channel.deleteStatus(topic, id)).rejects.toThrow(/not found/);
+  });
+
+  it('cuts a runaway answer to a few messages, ending with a note that it was cut', async () => {
+    const huge = 'word '.repeat(1_000_000); // 5 MB: an echo of a huge paste
+    const parts = channel.formatMarkdown(huge);
+    expect(parts).toHaveLength(MAX_ANSWER_PARTS);
+    const note = parts.at(-1)?.text ?? '';
+    expect(note).toMatch(/^\(Cut here/);
+    expect(note).toContain('5,000,000');
+    for (const part of parts) await channel.send(testConversation(77), part);
+    expect(api.sentMessages(77)).toHaveLength(MAX_ANSWER_PARTS);
+    // Plain texts are bounded the same way.
+    expect(channel.formatPlain(huge)).toHaveLength(MAX_ANSWER_PARTS);
+  });
+
+  it('sends an answer that fits in MAX_ANSWER_PARTS messages whole', () => {
+    const paragraph = `${'x'.repeat(3_000)}\n\n`;
+    const parts = channel.formatMarkdown(paragraph.repeat(MAX_ANSWER_PARTS));
+    expect(parts).toHaveLength(MAX_ANSWER_PARTS);
+    expect(parts.some((part) => part.text?.includes('Cut here'))).toBe(false);
   });
 });

@@ -2,36 +2,88 @@ import { type Api, GrammyError } from 'grammy';
 import type { ConversationRef } from '../../domain/conversation.js';
 import type { Channel, OutgoingPart, SendOptions } from '../../ports/channel.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
-import { formatPlain, formatReply, type TelegramMessagePart } from './format-reply.js';
+import { texts } from '../../texts/en.js';
+import { type GrammySignal, grammySignal } from './bot-api-client.js';
+import {
+  DEFAULT_PART_LIMIT,
+  formatPlain,
+  formatReply,
+  type TelegramMessagePart,
+} from './format-reply.js';
+
+/**
+ * The most messages one answer becomes: about 16,000 characters (four of
+ * Telegram's 4,096-character messages), more than any answer meant for chat.
+ * Longer ones are cut with a note (texts.answerCut).
+ */
+export const MAX_ANSWER_PARTS = 4;
 
 /**
  * The Channel port on grammY's Bot API client. Parts are sent as HTML; if
  * Telegram refuses the markup ("can't parse entities"), the same part goes
  * out again as plain text, so an answer is never lost to a formatting slip.
- * Rate limits (429) and network hiccups are retried by the auto-retry plugin
- * installed on the Api; what still fails comes back to the worker's retries.
+ * Every call is bounded (bot-api-client.ts: timeout, a few retries of 429 and
+ * 5xx); what still fails comes back to the worker's retries. The `signal`
+ * given at construction (the process shutting down) aborts calls in flight,
+ * so a send to an unreachable Telegram never holds up a shutdown.
  * Status messages (a long turn's progress) are plain text sent silently,
  * edited in place and deleted when the answer is ready.
  */
 export class TelegramChannel implements Channel {
   private readonly logger: Logger;
+  private readonly partLimit: number | undefined;
+  private readonly maxParts: number;
+  private readonly signal: GrammySignal;
 
   constructor(
     private readonly api: Api,
-    options: { logger?: Logger | undefined; partLimit?: number | undefined } = {},
+    options: {
+      logger?: Logger | undefined;
+      partLimit?: number | undefined;
+      /** Most messages one answer becomes (see MAX_ANSWER_PARTS). */
+      maxParts?: number | undefined;
+      /** Aborts every Bot API call in flight (shutdown). */
+      signal?: AbortSignal | undefined;
+    } = {},
   ) {
     this.logger = options.logger ?? silentLogger;
     this.partLimit = options.partLimit;
+    this.maxParts = Math.max(2, options.maxParts ?? MAX_ANSWER_PARTS);
+    this.signal = grammySignal(options.signal);
   }
 
-  private readonly partLimit: number | undefined;
-
   formatMarkdown(markdown: string): OutgoingPart[] {
-    return formatReply(markdown, this.partLimit).map(toOutgoing);
+    return this.capped(markdown, (head) => formatReply(head, this.partLimit)).map(toOutgoing);
   }
 
   formatPlain(text: string): OutgoingPart[] {
-    return formatPlain(text, this.partLimit).map(toOutgoing);
+    return this.capped(text, (head) => formatPlain(head, this.partLimit)).map(toOutgoing);
+  }
+
+  /**
+   * An answer longer than `maxParts` messages keeps its first `maxParts - 1`
+   * and ends with a note that it was cut: a runaway answer (an echo of a huge
+   * paste) must not become a thousand messages. Sending it as a file instead
+   * is for later.
+   */
+  private capped(
+    source: string,
+    format: (head: string) => TelegramMessagePart[],
+  ): TelegramMessagePart[] {
+    // Rendering megabytes to keep a few messages is wasted work: render a
+    // generous head only (markup makes a part hold fewer source characters,
+    // never more than twice as few).
+    const headLimit = 2 * this.maxParts * (this.partLimit ?? DEFAULT_PART_LIMIT);
+    const parts = format(source.length > headLimit ? source.slice(0, headLimit) : source);
+    if (parts.length <= this.maxParts) return parts;
+    const kept = parts.slice(0, this.maxParts - 1);
+    const shown = kept.reduce((sum, part) => sum + part.text.length, 0);
+    this.logger.warn('cut an answer too long for chat', {
+      chars: source.length,
+      shownChars: shown,
+      parts: kept.length,
+    });
+    return [...kept, ...formatPlain(texts.answerCut(shown, source.length), this.partLimit)];
   }
 
   async send(
@@ -53,34 +105,47 @@ export class TelegramChannel implements Channel {
         : {}),
     };
     try {
-      await this.api.sendMessage(chatId, html, { ...common, parse_mode: 'HTML' });
+      await this.api.sendMessage(chatId, html, { ...common, parse_mode: 'HTML' }, this.signal);
     } catch (error) {
       if (!isEntityError(error)) throw error;
       this.logger.warn('Telegram refused the formatting; sending plain text', {
         chatId,
         error: (error as GrammyError).description,
       });
-      await this.api.sendMessage(chatId, text, common);
+      await this.api.sendMessage(chatId, text, common, this.signal);
     }
   }
 
   async showTyping(conversation: ConversationRef): Promise<void> {
-    await this.api.sendChatAction(conversation.chatId, 'typing', threadOf(conversation));
+    await this.api.sendChatAction(
+      conversation.chatId,
+      'typing',
+      threadOf(conversation),
+      this.signal,
+    );
   }
 
   // Status messages are plain text (no parse mode, so no formatting errors) and silent.
 
   async sendStatus(conversation: ConversationRef, text: string): Promise<string> {
-    const message = await this.api.sendMessage(conversation.chatId, text, {
-      ...threadOf(conversation),
-      disable_notification: true,
-    });
+    const message = await this.api.sendMessage(
+      conversation.chatId,
+      text,
+      { ...threadOf(conversation), disable_notification: true },
+      this.signal,
+    );
     return String(message.message_id);
   }
 
   async editStatus(conversation: ConversationRef, messageId: string, text: string): Promise<void> {
     try {
-      await this.api.editMessageText(conversation.chatId, Number(messageId), text);
+      await this.api.editMessageText(
+        conversation.chatId,
+        Number(messageId),
+        text,
+        undefined,
+        this.signal,
+      );
     } catch (error) {
       // Already says this: nothing to do.
       if (error instanceof GrammyError && /message is not modified/i.test(error.description))
@@ -90,7 +155,7 @@ export class TelegramChannel implements Channel {
   }
 
   async deleteStatus(conversation: ConversationRef, messageId: string): Promise<void> {
-    await this.api.deleteMessage(conversation.chatId, Number(messageId));
+    await this.api.deleteMessage(conversation.chatId, Number(messageId), this.signal);
   }
 
   isPermanentFailure(error: unknown): boolean {

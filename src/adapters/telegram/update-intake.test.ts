@@ -4,6 +4,7 @@ import type { AccessPolicy } from '../../domain/access-policy.js';
 import type { InboundMessage } from '../../domain/inbound-message.js';
 import type { EnqueueResult } from '../../ports/job-queue.js';
 import { silentLogger } from '../../ports/logger.js';
+import { MemoryRefusalLimiter } from '../memory/memory-refusal-limiter.js';
 import {
   type IntakeBotApi,
   STALE_BUTTON_TEXT,
@@ -180,10 +181,56 @@ describe('UpdateIntake', () => {
     });
     expect(outcome.action).toBe('enqueued');
     expect(accepted[0]?.body.kind).toBe('refused');
-    expect(logger.warn).toHaveBeenCalledWith('refused a user not on the allowlist', {
-      userId: '777',
-      chatId: '777',
-    });
+    expect(logger.warn).toHaveBeenCalledWith(
+      'refused a user not on the allowlist',
+      expect.objectContaining({
+        userId: '777',
+        chatId: '777',
+        // How to let them in is for the operator's log, not for the stranger.
+        toAllow: expect.stringContaining('TELEGRAM_ALLOWED_USER_IDS'),
+      }),
+    );
+    expect(JSON.stringify(accepted[0]?.body)).not.toContain('TELEGRAM_ALLOWED');
+  });
+
+  it('answers a stranger once, then stays silent however often they write', async () => {
+    const { intake, accepted, logger } = setup();
+    const stranger = { id: 778, first_name: 'Eve' };
+    const outcomes = [];
+    for (let updateId = 100; updateId < 140; updateId++) {
+      outcomes.push(
+        await intake.take({
+          update_id: updateId,
+          ...textMessageUpdate({ chatId: 778, text: 'let me in', from: stranger }),
+        }),
+      );
+    }
+    expect(accepted.map((message) => message.body)).toEqual([
+      { kind: 'refused', hint: expect.stringContaining('778') },
+    ]);
+    expect(outcomes.slice(1).every((outcome) => outcome.action === 'ignored')).toBe(true);
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers a refused person again once the quiet period is over, as the limiter says', async () => {
+    let now = 1_000_000;
+    const refusals = new MemoryRefusalLimiter({ quietMs: 60_000, now: () => now });
+    const { intake, accepted } = setup({ refusals });
+    const stranger = { id: 779, first_name: 'Eve' };
+    const say = (updateId: number) =>
+      intake.take({
+        update_id: updateId,
+        ...textMessageUpdate({ chatId: 779, text: 'hello?', from: stranger }),
+      });
+    await say(1);
+    now += 59_000;
+    await say(2);
+    now += 2_000;
+    await say(3);
+    expect(accepted.map((message) => message.id)).toEqual([
+      expect.stringMatching(/:1$/),
+      expect.stringMatching(/:3$/),
+    ]);
   });
 
   it('rejects when the ingress cannot store the message, so the update is not confirmed', async () => {

@@ -4,10 +4,13 @@ import { errorMessage } from '../../domain/errors.js';
 import type { InboundMessage } from '../../domain/inbound-message.js';
 import type { EnqueueResult } from '../../ports/job-queue.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
-import { type BotIdentity, normalizeUpdate } from './normalize-update.js';
+import type { RefusalLimiter } from '../../ports/refusal-limiter.js';
+import { texts } from '../../texts/en.js';
+import { MemoryRefusalLimiter } from '../memory/memory-refusal-limiter.js';
+import { type BotIdentity, normalizeUpdate, type Refusal } from './normalize-update.js';
 
 /** What a pressed button of an earlier version of the bot answers. */
-export const STALE_BUTTON_TEXT = 'This button no longer does anything.';
+export const STALE_BUTTON_TEXT = texts.staleButton;
 
 /**
  * The Bot API calls the intake makes itself. Small, so that the ingress
@@ -27,6 +30,11 @@ export interface UpdateIntakeOptions {
   identity: () => BotIdentity;
   logger?: Logger | undefined;
   now?: (() => number) | undefined;
+  /**
+   * How often a refused person is answered (once, then silence for a while).
+   * Default: in memory, per process; the ingress Lambda shares one in DynamoDB.
+   */
+  refusals?: RefusalLimiter | undefined;
   /**
    * Answer stale buttons without waiting for Telegram. The local bot does:
    * grammY takes polled updates one at a time, and its auto-retry may sit out
@@ -49,10 +57,12 @@ export type IntakeOutcome =
 export class UpdateIntake {
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly refusals: RefusalLimiter;
 
   constructor(private readonly options: UpdateIntakeOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.refusals = options.refusals ?? new MemoryRefusalLimiter({ now: this.now });
   }
 
   /**
@@ -72,11 +82,28 @@ export class UpdateIntake {
       if (!this.options.answerInBackground) await answering;
       return { action: 'ignored', updateId, reason: normalized.reason };
     }
-    if (normalized.refused) {
-      this.logger.warn('refused a user not on the allowlist', normalized.refused);
+    if (normalized.refused && !(await this.answersRefusal(normalized.refused))) {
+      return { action: 'ignored', updateId, reason: 'refused again within the quiet period' };
     }
     const result = await this.options.ingress.accept(normalized.message);
     return { action: result, updateId, message: normalized.message };
+  }
+
+  /**
+   * Logs a refusal with what the operator needs to let the person in (the
+   * stranger's chat gets only their user id), and says whether to answer it.
+   */
+  private async answersRefusal(refused: Refusal): Promise<boolean> {
+    const answered = await this.refusals.claim(`${this.options.tenant}:telegram:${refused.userId}`);
+    this.logger[answered ? 'warn' : 'debug']('refused a user not on the allowlist', {
+      ...refused,
+      answered,
+      toAllow:
+        refused.chatType === 'group'
+          ? `add ${refused.userId} to TELEGRAM_ALLOWED_USER_IDS, or the chat ${refused.chatId} to TELEGRAM_ALLOWED_CHAT_IDS, and restart`
+          : `add ${refused.userId} to TELEGRAM_ALLOWED_USER_IDS and restart`,
+    });
+    return answered;
   }
 
   /**

@@ -40,7 +40,27 @@ export async function detectShellSandbox(
   return { available: true, kind: 'bubblewrap' };
 }
 
-async function findExecutable(
+/** Whether bubblewrap runs here, and where it is: what the whole-process sandbox needs. */
+export type Bubblewrap = { available: true; path: string } | { available: false; reason: string };
+
+/**
+ * Finds bubblewrap and tries it, as `detectShellSandbox` does, without
+ * needing `socat` (only Claude Code's shell sandbox uses that).
+ */
+export async function detectBubblewrap(
+  env: Env,
+  platform: NodeJS.Platform = process.platform,
+): Promise<Bubblewrap> {
+  if (platform !== 'linux') return { available: false, reason: `no bubblewrap on ${platform}` };
+  const bwrap = await findExecutable('bwrap', env.PATH);
+  if (!bwrap) return { available: false, reason: 'bwrap (bubblewrap) not found on the PATH' };
+  const failure = await tryBubblewrap(bwrap);
+  if (failure) return { available: false, reason: `bubblewrap cannot run here: ${failure}` };
+  return { available: true, path: bwrap };
+}
+
+/** The first executable called `name` on `searchPath`, or null. */
+export async function findExecutable(
   name: string,
   searchPath: string | undefined,
 ): Promise<string | null> {

@@ -25,6 +25,7 @@ import { agentEnvironment } from './agent-environment.js';
 import { reportUnavailableMcpServers } from './mcp-status-report.js';
 import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
 import { ModelGateway } from './model-gateway.js';
+import { claudeCodeSpawner, detectProcessSandbox, type ProcessSandbox } from './process-sandbox.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
 import { createSkillsPlugin, SKILLS_PLUGIN_NAME } from './skills-plugin.js';
 import { skillReadRoots, ToolPolicy } from './tool-policy.js';
@@ -46,6 +47,8 @@ export interface AgentRuntimeOptions {
   sessionTtlMs?: number | undefined;
   /** Where per-turn config directories are made. Default: the OS temp dir. */
   tempRoot?: string | undefined;
+  /** How Claude Code is started (see process-sandbox.ts). Default: the strongest that works here. */
+  processSandbox?: ProcessSandbox | undefined;
   logger?: Logger | undefined;
   now?: (() => number) | undefined;
 }
@@ -64,6 +67,7 @@ export class AgentRuntime implements TurnRunner {
   private readonly ttlMs: number;
   private started: Promise<void> | undefined;
   private skillsPlugin: string | undefined;
+  private processSandbox: ProcessSandbox | undefined;
 
   constructor(private readonly options: AgentRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -83,6 +87,13 @@ export class AgentRuntime implements TurnRunner {
         );
       }
       await this.gateway.start();
+      this.processSandbox =
+        this.options.processSandbox ?? (await detectProcessSandbox({ PATH: process.env.PATH }));
+      if (this.processSandbox.kind !== 'bubblewrap') {
+        this.logger.warn('Claude Code runs without a process sandbox', {
+          reason: this.processSandbox.reason,
+        });
+      }
       this.skillsPlugin = await createSkillsPlugin(
         this.options.config,
         this.options.tempRoot ?? tmpdir(),
@@ -288,6 +299,7 @@ export class AgentRuntime implements TurnRunner {
         },
         configDir: turn.configDir,
         skills: skills.length > 0,
+        insideSandbox: this.processSandbox?.kind === 'bubblewrap',
         logger: this.logger,
       }),
       maxTurns: config.policy.maxTurns,
@@ -295,6 +307,18 @@ export class AgentRuntime implements TurnRunner {
       // No settings files from the machine: the agent directory is the whole configuration.
       settingSources: [],
       stderr: (data) => this.logger.debug('claude code stderr', { data: data.trimEnd() }),
+      ...(this.processSandbox && {
+        spawnClaudeCodeProcess: claudeCodeSpawner(this.processSandbox, {
+          readWrite: [turn.cwd, turn.configDir],
+          readOnly: [
+            config.dir,
+            ...(this.skillsPlugin ? [this.skillsPlugin] : []),
+            ...(config.skillsDir ? [config.skillsDir] : []),
+          ],
+          mcpServers: config.mcpServers,
+          onStderr: (data) => this.logger.debug('claude code stderr', { data: data.trimEnd() }),
+        }),
+      }),
     };
   }
 }

@@ -45,9 +45,19 @@ export function shellSandboxSettings(options: {
   configDir: string;
   readOnly: readonly string[];
   allowedDomains: readonly string[];
+  /**
+   * Whether Claude Code itself runs in the whole-process sandbox
+   * (process-sandbox.ts). Its shell sandbox then skips its own fresh /proc,
+   * which the kernel refuses inside ours (bubblewrap's /proc has read-only
+   * covers, so it is not "fully visible"): commands see our sandbox's /proc,
+   * which lists only the turn's own processes, and the kernel denies them
+   * those processes' environments (they are in another user namespace).
+   */
+  nested?: boolean;
 }): SandboxSettings {
   return {
     enabled: true,
+    ...(options.nested ? { enableWeakerNestedSandbox: true } : {}),
     failIfUnavailable: true,
     autoAllowBashIfSandboxed: true,
     allowUnsandboxedCommands: false,

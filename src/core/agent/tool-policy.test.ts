@@ -345,6 +345,28 @@ describe('ToolPolicy.queryOptions', () => {
     });
     expect(options().sandbox).toBeUndefined();
   });
+
+  it("lets the shell's sandbox nest in the process sandbox, and only there", () => {
+    const base = defaultPolicy();
+    const policy = new ToolPolicy({
+      ...base,
+      tools: {
+        ...base.tools,
+        shell: {
+          enabled: true,
+          allowedDomains: [],
+          acknowledgeUnsandboxed: false,
+          sandboxed: true,
+        },
+      },
+    });
+    const turn = { scope, configDir: '/tmp/turn', skills: false };
+    // The kernel refuses a fresh /proc inside bubblewrap's; the outer one shows the turn's processes only.
+    expect(policy.queryOptions({ ...turn, insideSandbox: true }).sandbox).toMatchObject({
+      enableWeakerNestedSandbox: true,
+    });
+    expect(policy.queryOptions(turn).sandbox).not.toHaveProperty('enableWeakerNestedSandbox');
+  });
 });
 
 describe('helpers', () => {

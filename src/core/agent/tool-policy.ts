@@ -114,6 +114,8 @@ export class ToolPolicy {
     scope: ToolScope;
     configDir: string;
     skills: boolean;
+    /** Claude Code runs in the whole-process sandbox (bubblewrap); see shellSandboxSettings. */
+    insideSandbox?: boolean;
     logger?: Logger;
   }): Pick<Options, 'tools' | 'hooks' | 'canUseTool' | 'permissionMode' | 'sandbox'> {
     const logger = turn.logger ?? silentLogger;
@@ -163,6 +165,7 @@ export class ToolPolicy {
               configDir: turn.configDir,
               readOnly: turn.scope.readOnly,
               allowedDomains: shell.allowedDomains,
+              nested: turn.insideSandbox ?? false,
             }),
           }
         : {}),

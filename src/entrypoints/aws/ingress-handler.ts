@@ -8,17 +8,19 @@
  *
  * 200 once the message is durably queued, and for updates the bot does not
  * handle (Telegram would otherwise redeliver them for a day); 400 for a body
- * that is not an update at all; 401 without the right secret; 5xx when
+ * that is not an update at all (`null` included); 401 without the right
+ * secret; 413 for a body over MAX_UPDATE_BYTES, refused before it is decoded
+ * or parsed; 5xx when
  * DynamoDB or SQS cannot take the update, so Telegram retries it (the dedupe
  * claim is dropped first). `/stop` reaches a running turn from here
- * (StopFirstSink), without queueing behind it.
+ * (StopFirstSink), without queueing behind it. A refused stranger is answered
+ * once an hour at most (DynamoRefusalLimiter), however often they write.
  *
  * Small on purpose: no Agent SDK and no grammY in this module's import graph
  * (the Bot API calls go through BotApiLite). This file holds the HTTP edge
  * (secret, body, status codes) and the wiring; what an update means is decided
  * in the UpdateIntake, the same one the local bot uses.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type {
@@ -26,13 +28,20 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { z } from 'zod';
+import { DynamoRefusalLimiter } from '../../adapters/aws/dynamo-refusal-limiter.js';
 import { DynamoTurnControl } from '../../adapters/aws/dynamo-turn-control.js';
 import { DynamoUpdateDedupe } from '../../adapters/aws/dynamo-update-dedupe.js';
 import { PowertoolsSecretSource } from '../../adapters/aws/secret-source.js';
 import { SqsJobSink } from '../../adapters/aws/sqs-job-sink.js';
 import { botApiLite } from '../../adapters/telegram/bot-api-lite.js';
 import { UpdateIntake } from '../../adapters/telegram/update-intake.js';
+import {
+  MAX_UPDATE_BYTES,
+  parseUpdateBody,
+  SECRET_HEADER,
+  secretMatches,
+  type UpdateEnvelope,
+} from '../../adapters/telegram/webhook-request.js';
 import type { Env } from '../../config/env-values.js';
 import { Ingress } from '../../core/pipeline/ingress.js';
 import { StopFirstSink } from '../../core/pipeline/stop-first-sink.js';
@@ -42,7 +51,7 @@ import type { SecretSource } from '../../ports/secret-source.js';
 import { type IngressSettings, loadIngressSettings } from './handler-settings.js';
 import { type LambdaLogger, lambdaLogger } from './lambda-logger.js';
 
-export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+export { SECRET_HEADER, secretMatches };
 
 export interface IngressHandlerOptions {
   /** Default: process.env. */
@@ -60,9 +69,6 @@ export type IngressHandler = (
   event: APIGatewayProxyEventV2,
   context?: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
-
-/** The envelope every Telegram update has; anything without it is not from Telegram. */
-const updateEnvelope = z.looseObject({ update_id: z.number().int().nonnegative() });
 
 interface Wiring {
   settings: IngressSettings;
@@ -94,6 +100,11 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
     );
     const dedupe = new DynamoUpdateDedupe({ client: dynamo, tableName: settings.tableName, now });
     const ingress = new Ingress({ queue: sink, dedupe, logger });
+    const refusals = new DynamoRefusalLimiter({
+      client: dynamo,
+      tableName: settings.tableName,
+      now,
+    });
     let intake: Promise<UpdateIntake> | undefined;
     wiring = {
       settings,
@@ -111,6 +122,7 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
             identity: () => identity,
             logger,
             now,
+            refusals,
           });
         })();
         // A failure is not cached: the next request tries again.
@@ -152,6 +164,10 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
       return respond(401);
     }
 
+    if (bodyBytes(event) > MAX_UPDATE_BYTES) {
+      logger.warn('rejected a body over the size limit', { limitBytes: MAX_UPDATE_BYTES });
+      return respond(413);
+    }
     const update = parseUpdate(event);
     if (!update) {
       logger.warn('rejected a body that is not a Telegram update');
@@ -188,13 +204,6 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
   };
 }
 
-/** Compares digests, so neither the content nor the length of the secret leaks through timing. */
-export function secretMatches(given: string, expected: string): boolean {
-  if (expected === '') return false;
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
 function header(
   headers: APIGatewayProxyEventV2['headers'] | undefined,
   name: string,
@@ -207,18 +216,19 @@ function header(
   return undefined;
 }
 
-function parseUpdate(event: APIGatewayProxyEventV2): z.infer<typeof updateEnvelope> | undefined {
+/** The body's size in bytes, without decoding it (base64: 3 bytes per 4 characters). */
+function bodyBytes(event: APIGatewayProxyEventV2): number {
+  const body = event.body ?? '';
+  return event.isBase64Encoded
+    ? Math.floor((body.length * 3) / 4)
+    : Buffer.byteLength(body, 'utf8');
+}
+
+function parseUpdate(event: APIGatewayProxyEventV2): UpdateEnvelope | undefined {
   const raw = event.isBase64Encoded
     ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
     : (event.body ?? '');
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  const parsed = updateEnvelope.safeParse(json);
-  return parsed.success ? parsed.data : undefined;
+  return parseUpdateBody(raw);
 }
 
 function respond(statusCode: number): APIGatewayProxyStructuredResultV2 {

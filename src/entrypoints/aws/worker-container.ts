@@ -2,17 +2,17 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { autoRetry } from '@grammyjs/auto-retry';
-import { Api } from 'grammy';
 import { DynamoConversationIndex } from '../../adapters/aws/dynamo-conversation-index.js';
 import { DynamoConversationLease } from '../../adapters/aws/dynamo-conversation-lease.js';
 import { DynamoReplyOutbox } from '../../adapters/aws/dynamo-reply-outbox.js';
 import { DynamoSessionStore } from '../../adapters/aws/dynamo-session-store.js';
 import { PowertoolsSecretSource } from '../../adapters/aws/secret-source.js';
 import { SqsMessageVisibility } from '../../adapters/aws/sqs-message-visibility.js';
+import { createBotApi } from '../../adapters/telegram/bot-api-client.js';
 import { TelegramChannel } from '../../adapters/telegram/telegram-channel.js';
 import { type Env, loadRuntimeSettings } from '../../config/runtime-settings.js';
 import { AgentRuntime } from '../../core/agent/agent-runtime.js';
+import { OneWorkspaceTurnRunner } from '../../core/agent/workspace-sweep.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SecretSource } from '../../ports/secret-source.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
@@ -92,14 +92,14 @@ export async function composeWorkerContainer(options: WorkerContainerOptions, lo
     secrets.get(settings.botTokenSecretArn),
     options.runner ?? agentRuntime(),
   ]);
-  const api = new Api(token, settings.telegramApiRoot ? { apiRoot: settings.telegramApiRoot } : {});
-  // 429s and network hiccups; what still fails comes back as a retry of the message.
-  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30 }));
+  // The same bounded client as the local bot; what still fails comes back as a retry of the message.
+  const api = createBotApi(token, settings.telegramApiRoot);
 
   return {
     settings,
     dynamo,
-    runner,
+    // Claude Code cannot be sandboxed on Lambda: no other conversation's files stay on disk.
+    runner: new OneWorkspaceTurnRunner(runner, path.join(settings.dataDir, 'workspaces'), logger),
     channel: new TelegramChannel(api, { logger }),
     conversations,
     outbox: new DynamoReplyOutbox({ client: dynamo, tableName }),

@@ -29,6 +29,8 @@ export function stdioReply(text: string): string {
  * An `mcp.json` entry that starts the stdio test server. Absolute paths
  * throughout: Claude Code starts it from the conversation's working
  * directory, where neither `tsx` nor the script would be found by name.
+ * The script imports nothing of the project's: the process sandbox mounts
+ * the paths named here and the node_modules they resolve from, no more.
  */
 export function stdioServerEntry(): { type: 'stdio'; command: string; args: string[] } {
   return {
@@ -38,6 +40,10 @@ export function stdioServerEntry(): { type: 'stdio'; command: string; args: stri
       '--import',
       import.meta.resolve('tsx'),
       fileURLToPath(new URL('./stdio-test-server.ts', import.meta.url)),
+      // Passed in rather than imported: in the process sandbox the server
+      // sees its own file and node_modules, not this module's imports.
+      STDIO_TOOL,
+      STDIO_MARKER,
     ],
   };
 }

@@ -1,0 +1,69 @@
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { ConversationRef } from '../../domain/conversation.js';
+import type { TurnRequest, TurnResult } from '../../domain/turn.js';
+import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { TurnRunner } from '../../ports/turn-runner.js';
+import { workspacePath } from './workspace.js';
+
+/**
+ * Deletes every conversation's working directory under `root` except
+ * `keep`'s. Returns how many it deleted.
+ */
+export async function removeOtherWorkspaces(root: string, keep: ConversationRef): Promise<number> {
+  const kept = workspacePath(root, keep);
+  let removed = 0;
+  for (const tenant of await entries(root)) {
+    for (const slug of await entries(path.join(root, tenant))) {
+      const dir = path.join(root, tenant, slug);
+      if (dir === kept) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Where Claude Code cannot be sandboxed (Lambda: no user namespaces), what
+ * keeps one conversation from reading another's files is that a container
+ * holds only one: it serves one turn at a time, and this runner deletes the
+ * other conversations' working directories before and after each turn.
+ * Their files were never durable there anyway: the next turn of a
+ * conversation may land on any container.
+ */
+export class OneWorkspaceTurnRunner implements TurnRunner {
+  constructor(
+    private readonly inner: TurnRunner,
+    private readonly workspaceRoot: string,
+    private readonly logger: Logger = silentLogger,
+  ) {}
+
+  async runTurn(request: TurnRequest): Promise<TurnResult> {
+    await this.sweep(request.conversation);
+    try {
+      return await this.inner.runTurn(request);
+    } finally {
+      await this.sweep(request.conversation);
+    }
+  }
+
+  resetConversation(conversation: ConversationRef): Promise<void> {
+    return this.inner.resetConversation(conversation);
+  }
+
+  private async sweep(keep: ConversationRef): Promise<void> {
+    const removed = await removeOtherWorkspaces(this.workspaceRoot, keep);
+    if (removed > 0) {
+      this.logger.info("removed other conversations' working directories", { removed });
+    }
+  }
+}
