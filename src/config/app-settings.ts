@@ -26,6 +26,8 @@ export interface AppSettings {
   tenant: string;
   worker: { concurrency: number; maxAttempts: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Port of the loopback health endpoint (`GET /healthz`); none when unset. */
+  healthPort: number | undefined;
 }
 
 const schema = z.object({
@@ -51,6 +53,7 @@ const schema = z.object({
   ),
   WEBHOOK_HOST: optionalText,
   WEBHOOK_PORT: wholeNumber(0, 65_535),
+  HEALTH_PORT: wholeNumber(0, 65_535),
   TENANT: tenantName,
   WORKER_CONCURRENCY: wholeNumber(1, 64),
   JOB_MAX_ATTEMPTS: wholeNumber(1, 20),
@@ -129,5 +132,6 @@ export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
       maxAttempts: values.JOB_MAX_ATTEMPTS ?? 3,
     },
     logLevel: values.LOG_LEVEL ?? 'info',
+    healthPort: values.HEALTH_PORT,
   };
 }

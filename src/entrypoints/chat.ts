@@ -12,6 +12,7 @@ import type { ConversationRef } from '../domain/conversation.js';
 import { errorMessage } from '../domain/errors.js';
 import { texts } from '../texts/en.js';
 import { composeLocalRuntime } from './compose-runtime.js';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 /**
  * Terminal chat with the agent, on the embedded store. Interactive on a TTY;
@@ -62,14 +63,14 @@ function readCommandLine(args: string[]): CommandLine {
   } catch (error) {
     // parseArgs's advice about positionals does not apply to a command that takes none.
     const message = errorMessage(error).split(/\.(?:\s|$)/)[0];
-    return { kind: 'exit', code: 2, stderr: `agent-chat: ${message}\n${USAGE}\n` };
+    return { kind: 'exit', code: EXIT_USAGE, stderr: `agent-chat: ${message}\n${USAGE}\n` };
   }
-  if (values.help) return { kind: 'exit', code: 0, stdout: HELP_TEXT };
-  if (values.version) return { kind: 'exit', code: 0, stdout: `${packageVersion()}\n` };
+  if (values.help) return { kind: 'exit', code: EXIT_OK, stdout: HELP_TEXT };
+  if (values.version) return { kind: 'exit', code: EXIT_OK, stdout: `${packageVersion()}\n` };
   if (values.chat === '') {
     return {
       kind: 'exit',
-      code: 2,
+      code: EXIT_USAGE,
       stderr: `agent-chat: --chat needs a conversation id\n${USAGE}\n`,
     };
   }
@@ -158,7 +159,7 @@ async function main(): Promise<number> {
     lines.close();
     await local.close();
   }
-  return 0;
+  return EXIT_OK;
 }
 
 /**
@@ -179,11 +180,12 @@ main().then(
   (error: unknown) => {
     if (SettingsError.isInstance(error) || AgentConfigError.isInstance(error)) {
       process.stderr.write(`${error.message}\n`);
-    } else {
-      process.stderr.write(
-        `chat failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
+      process.exitCode = EXIT_CONFIG;
+      return;
     }
-    process.exitCode = 1;
+    process.stderr.write(
+      `chat failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = EXIT_FAILURE;
   },
 );

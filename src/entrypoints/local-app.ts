@@ -13,6 +13,7 @@ import { Ingress } from '../core/pipeline/ingress.js';
 import { WorkerPool } from '../core/pipeline/worker-pool.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import { composeLocalRuntime } from './compose-runtime.js';
+import { startHealthServer } from './health-server.js';
 
 export interface LocalApp {
   bot: TelegramBot;
@@ -20,6 +21,8 @@ export interface LocalApp {
   pool: WorkerPool;
   /** Bound port in webhook mode. */
   webhookPort: number | undefined;
+  /** Bound port of the health endpoint, when HEALTH_PORT is set. */
+  healthPort: number | undefined;
   /** Stop taking updates, put running turns back on the queue, close storage. */
   stop(): Promise<void>;
 }
@@ -129,18 +132,32 @@ export async function startLocalApp(
       'no one is allowed yet: set TELEGRAM_ALLOWED_USER_IDS or TELEGRAM_ALLOWED_CHAT_IDS (refused users are logged with their id)',
     );
   }
-  logger.info('bot started', { username: bot.me.username, tenant: settings.tenant });
-
   const started = pool;
+  const health =
+    settings.healthPort === undefined
+      ? undefined
+      : await startHealthServer(settings.healthPort, () => ({
+          receiving: bot.receiving,
+          workers: started.running,
+          busy: started.busy,
+        }));
+  logger.info('bot started', {
+    username: bot.me.username,
+    tenant: settings.tenant,
+    ...(health ? { healthPort: health.port } : {}),
+  });
+
   let stopping: Promise<void> | undefined;
   return {
     bot,
     queue,
     pool: started,
     webhookPort,
+    healthPort: health?.port,
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);
+        await health?.close();
         const taking = bot.stop();
         // The pool marks itself stopping first, so an aborted send reads as shutdown.
         const working = started.stop();

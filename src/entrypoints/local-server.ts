@@ -5,6 +5,7 @@ import { AgentConfigError } from '../config/agent-config.js';
 import { loadAppSettings } from '../config/app-settings.js';
 import { SettingsError } from '../config/settings-error.js';
 import type { Logger } from '../ports/logger.js';
+import { EXIT_CONFIG, EXIT_FAILURE } from './exit-codes.js';
 import { startLocalApp } from './local-app.js';
 
 /**
@@ -17,7 +18,6 @@ import { startLocalApp } from './local-app.js';
  * queue are resumed at the next start.
  */
 
-const EXIT_CONFIG = 78;
 const SHUTDOWN_LIMIT_MS = 15_000;
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
   const onSignal = (signal: string) => {
     if (stopRequested.signal.aborted) {
       logger.warn('second signal: exiting now', { signal });
-      process.exit(1);
+      process.exit(EXIT_FAILURE);
     }
     logger.info('shutting down', { signal });
     stopRequested.abort(new Error(`stopped by ${signal}`));
@@ -64,7 +64,7 @@ async function main(): Promise<number> {
           limitMs: SHUTDOWN_LIMIT_MS,
         },
       );
-      process.exit(1);
+      process.exit(EXIT_FAILURE);
     }, SHUTDOWN_LIMIT_MS).unref();
   };
   process.on('SIGINT', onSignal);
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
         logger.error('fatal: stopping without confirming the last update', {
           error: String(error),
         });
-        process.exit(1);
+        process.exit(EXIT_FAILURE);
       },
     });
   } catch (error) {
@@ -113,6 +113,6 @@ main().then(
     process.stderr.write(
       `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
-    process.exit(1);
+    process.exit(EXIT_FAILURE);
   },
 );

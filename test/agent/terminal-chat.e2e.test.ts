@@ -95,14 +95,15 @@ describe('terminal chat', () => {
 
   it('refuses to start without model access, naming the setting', async () => {
     const run = await chat('hello\n', { ANTHROPIC_API_KEY: '' });
-    expect(run.code).toBe(1);
+    // EX_CONFIG, as `npm start` (src/entrypoints/exit-codes.ts).
+    expect(run.code).toBe(78);
     expect(run.stderr).toContain('ANTHROPIC_API_KEY');
     expect(run.stdout).toBe('');
   });
 
   it('refuses to start with an invalid agent directory, naming the file', async () => {
     const run = await chat('hello\n', { AGENT_DIR: path.join(root, 'no-such-agent') });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(78);
     expect(run.stderr).toContain('no-such-agent');
   });
 });

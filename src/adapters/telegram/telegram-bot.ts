@@ -171,6 +171,15 @@ export class TelegramBot {
     }
   }
 
+  /**
+   * Whether updates are coming in: the webhook server listens, or long
+   * polling runs and its last `getUpdates` reached Telegram.
+   */
+  get receiving(): boolean {
+    if (this.server) return this.server.listening;
+    return this.bot.isRunning() && !this.pollingFailing;
+  }
+
   /** Long polling; resolves once polling runs. */
   async startPolling(): Promise<void> {
     await new Promise<void>((resolve, reject) => {

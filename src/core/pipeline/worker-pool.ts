@@ -80,6 +80,11 @@ export class WorkerPool {
     await Promise.all([...this.tasks]);
   }
 
+  /** Started and not stopping: its loops are claiming work. */
+  get running(): boolean {
+    return this.loops.length > 0 && !this.stopping;
+  }
+
   /** Batches in progress, by lane kind. */
   get busy(): number {
     return (this.inFlight.get('turn') ?? 0) + (this.inFlight.get('control') ?? 0);
