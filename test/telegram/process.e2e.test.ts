@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { textMessageUpdate } from '../support/fake-bot-api.js';
@@ -145,4 +146,101 @@ describe('local server process', () => {
     }
     expect(await second.exited).toBe(0);
   });
+
+  it('says within seconds that the Bot API is unreachable, keeps trying, and stops on SIGTERM', async () => {
+    const closedPort = await freePort();
+    const { child, output, exited } = startServer(
+      harness.env({ TELEGRAM_API_ROOT: `http://127.0.0.1:${closedPort}` }),
+    );
+    try {
+      await eventually(
+        () => output.stdout.includes('cannot reach the Telegram Bot API'),
+        'the unreachable line',
+        20_000,
+      );
+      expect(output.stdout).toContain('ECONNREFUSED');
+      // The URL holds the token: it never reaches the log.
+      expect(output.stdout).not.toContain(harness.api.token);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await bounded(exited, 20_000)).toBe(0);
+  });
+
+  it('SIGTERM mid-turn with Telegram unreachable ends the process, and the message is answered after restart', async () => {
+    const chatId = 8002;
+    let slow = true;
+    harness.respond = (request) => {
+      const text = lastUserText(request);
+      return slow && text.includes('cut off')
+        ? reply.text('answer nobody can deliver', { delayMs: 5_000 })
+        : reply.text(`echo: ${text}`);
+    };
+    const proxy = await cuttableProxy(new URL(harness.api.apiRoot).port);
+    const first = startServer(harness.env({ TELEGRAM_API_ROOT: `http://127.0.0.1:${proxy.port}` }));
+    harness.api.pushUpdate(
+      textMessageUpdate({ chatId, text: 'while telegram is cut off', from: ALLOWED_USER }),
+    );
+    await eventually(() => harness.turnsAsking('cut off').length === 1, 'the turn to start');
+    proxy.cut();
+    // Let the turn end and its delivery hit the dead network before the signal.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    first.child.kill('SIGTERM');
+    const code = await bounded(first.exited, 30_000);
+    expect(code === 0 || code === 1).toBe(true);
+    const answers = () =>
+      harness.api
+        .sentMessages(chatId)
+        .filter((message) => !message.text?.startsWith('Working on it'));
+    expect(answers()).toHaveLength(0);
+
+    slow = false;
+    const second = startServer(harness.env());
+    try {
+      await harness.api.waitFor(() => answers().length >= 1, 60_000, 'the answer after restart');
+      expect(answers()).toHaveLength(1);
+    } finally {
+      await kill(second.child, 'SIGTERM');
+    }
+  });
 });
+
+/** Resolves with the promise's value, or fails the test if it takes longer than `ms`. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A TCP proxy to the fake Bot API whose `cut()` makes Telegram unreachable, like a network outage. */
+async function cuttableProxy(targetPort: string): Promise<{ port: number; cut(): void }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(targetPort), '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    cut() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}

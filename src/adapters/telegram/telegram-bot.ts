@@ -140,7 +140,9 @@ export class TelegramBot {
     try {
       for (;;) {
         try {
-          await this.bot.init(grammySignal(signal));
+          // Not bot.init(): grammY retries a failed getMe there forever, silently.
+          if (!this.bot.isInited())
+            this.bot.botInfo = await this.bot.api.getMe(grammySignal(signal));
           if (delayMs > START_RETRY_FIRST_MS) {
             this.logger.info('reached the Telegram Bot API', { apiRoot: where });
           }
