@@ -35,6 +35,27 @@ export interface Channel {
   /** Removes the status message. */
   deleteStatus?(conversation: ConversationRef, messageId: string): Promise<void>;
   /**
+   * Optional, both or none: delivery by edit, for exactly-once answers on a
+   * channel whose send has no idempotency key (Telegram's sendMessage). The
+   * worker sends a placeholder, records its id in the reply outbox, then
+   * edits the part into it; a redelivery edits the same message again
+   * instead of sending a second copy. Without them parts go out with `send`.
+   *
+   * Sends a placeholder message that a part will be edited into (notifying,
+   * as the answer's own message would) and returns its id.
+   */
+  sendPlaceholder?(conversation: ConversationRef, options?: SendOptions): Promise<string>;
+  /**
+   * Writes a part into a message sent earlier. A message that already shows
+   * the part counts as done. Resolves `missing` when the message is gone
+   * (deleted by the person), so the worker can send the part anew.
+   */
+  editPart?(
+    conversation: ConversationRef,
+    messageId: string,
+    part: OutgoingPart,
+  ): Promise<'edited' | 'missing'>;
+  /**
    * True when sending failed for a reason retrying cannot fix: the bot was
    * blocked or removed, the chat is gone. The worker then gives up quietly.
    */
@@ -50,4 +71,11 @@ export function hasStatusMessages(channel: Channel): channel is Channel & Status
     typeof channel.editStatus === 'function' &&
     typeof channel.deleteStatus === 'function'
   );
+}
+
+/** A channel that delivers answer parts by editing placeholders. */
+export type EditingChannel = Required<Pick<Channel, 'sendPlaceholder' | 'editPart'>>;
+
+export function deliversByEditing(channel: Channel): channel is Channel & EditingChannel {
+  return typeof channel.sendPlaceholder === 'function' && typeof channel.editPart === 'function';
 }

@@ -122,6 +122,12 @@ export const en = {
   working: 'Working on it…',
   /** What the status message turns into if it cannot be deleted at the end. */
   workingDone: 'Done.',
+  /**
+   * The text of a message an answer part is about to be edited into (sent
+   * first so a redelivered part edits it instead of appearing twice). Shown
+   * for a moment only, and in the notification.
+   */
+  answerPlaceholder: '…',
   /** One line per step; a missing value means the step did not say (or must not show) it. */
   activity: {
     calling: (server: string, tool?: string): string =>

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listenOnLoopback } from '../../src/lib/http-server.js';
+import { texts } from '../../src/texts/en.js';
 
 /**
  * A local stand-in for the Telegram Bot API, for grammY's `client.apiRoot`.
@@ -12,6 +13,13 @@ import { closeServer, listenOnLoopback } from '../../src/lib/http-server.js';
  * 4096 UTF-16 units after parsing with "message is too long". It keeps the
  * chats' messages, so `editMessageText` and `deleteMessage` work on what was
  * sent and fail as Telegram's do (not found, not modified).
+ *
+ * `sentMessages` is the chat as a person sees it now: each message once, with
+ * its latest text (an edited message counts once), answer placeholders not
+ * yet written into left out; `visibleMessages` is everything still showing,
+ * placeholders and status messages included. `hold` keeps the response to a
+ * matching call (which has taken effect) until released, so a test can kill
+ * the bot while the call is in flight.
  */
 
 export interface RecordedCall {
@@ -47,6 +55,31 @@ export interface SentMessage {
   replyTo: number | undefined;
 }
 
+/** A call whose response is withheld; see `FakeBotApi.hold`. */
+export interface HeldCall {
+  /** Resolves with the call once one matched and took effect. */
+  readonly arrived: Promise<RecordedCall>;
+  /** Sends the withheld response (if the client is still there) and stops holding. */
+  release(): void;
+}
+
+interface HoldRule {
+  method: string;
+  // biome-ignore lint/suspicious/noExplicitAny: Bot API parameters are free-form JSON
+  matches: (params: Record<string, any>) => boolean;
+  arrived: (call: RecordedCall) => void;
+  released: Promise<void>;
+  release: () => void;
+  taken: boolean;
+}
+
+/** A message as it shows in its chat now. */
+interface ChatMessage {
+  text: string;
+  raw: string;
+  parseMode: string | undefined;
+}
+
 interface Waiter {
   offset: number;
   limit: number;
@@ -68,8 +101,9 @@ export class FakeBotApi {
   private waiters: Waiter[] = [];
   private readonly injected = new Map<string, InjectedError[]>();
   private readonly messageIds = new Map<number, number>();
-  /** Visible text of each message still in its chat, by `chatId:messageId`. */
-  private readonly chatMessages = new Map<string, string>();
+  /** Each message still in its chat, as it shows now, by `chatId:messageId`. */
+  private readonly chatMessages = new Map<string, ChatMessage>();
+  private holds: HoldRule[] = [];
   private readonly listeners = new Set<() => void>();
 
   private constructor(options: FakeBotApiOptions) {
@@ -90,6 +124,7 @@ export class FakeBotApi {
   }
 
   async stop(): Promise<void> {
+    for (const rule of [...this.holds]) rule.release();
     for (const waiter of this.waiters) {
       clearTimeout(waiter.timer);
       waiter.resolve([]);
@@ -136,22 +171,64 @@ export class FakeBotApi {
   }
 
   /**
-   * Messages the bot sent successfully (sendMessage) and has not deleted,
-   * oldest first, with the text they were sent with.
+   * Withhold the response to the next call of `method` that `matches`: the
+   * call takes effect (the chat changes, the call is recorded) but its
+   * response waits for `release()`, like a reply lost in flight.
+   */
+  hold(
+    method: string,
+    // biome-ignore lint/suspicious/noExplicitAny: Bot API parameters are free-form JSON
+    matches: (params: Record<string, any>) => boolean = () => true,
+  ): HeldCall {
+    let arrived!: (call: RecordedCall) => void;
+    let release!: () => void;
+    const arrivedPromise = new Promise<RecordedCall>((resolve) => {
+      arrived = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const rule: HoldRule = {
+      method,
+      matches,
+      arrived,
+      released,
+      release: () => {
+        this.holds = this.holds.filter((other) => other !== rule);
+        release();
+      },
+      taken: false,
+    };
+    this.holds.push(rule);
+    return { arrived: arrivedPromise, release: rule.release };
+  }
+
+  /**
+   * The chat as a person sees it: messages the bot sent (sendMessage) and has
+   * not deleted, oldest first, each once with its latest text (edits
+   * included). Answer placeholders not yet written into are left out.
    */
   sentMessages(chatId?: number, threadId?: number): SentMessage[] {
+    return this.visibleMessages(chatId, threadId).filter(
+      (message) => message.text !== texts.answerPlaceholder,
+    );
+  }
+
+  /** Every message of the bot still in its chat, placeholders and status messages included. */
+  visibleMessages(chatId?: number, threadId?: number): SentMessage[] {
     const sent: SentMessage[] = [];
     for (const call of this.calls) {
-      if (call.method !== 'sendMessage' || call.error) continue;
+      if (call.method !== 'sendMessage' || call.error || call.result === undefined) continue;
       const result = call.result as { message_id: number; text: string };
-      if (!this.chatMessages.has(`${Number(call.params.chat_id)}:${result.message_id}`)) continue;
+      const shown = this.chatMessages.get(`${Number(call.params.chat_id)}:${result.message_id}`);
+      if (!shown) continue;
       const message: SentMessage = {
         chatId: Number(call.params.chat_id),
         threadId: call.params.message_thread_id ? Number(call.params.message_thread_id) : undefined,
         messageId: result.message_id,
-        text: result.text,
-        raw: String(call.params.text),
-        parseMode: call.params.parse_mode,
+        text: shown.text,
+        raw: shown.raw,
+        parseMode: shown.parseMode,
         replyTo: call.params.reply_parameters?.message_id,
       };
       if (chatId !== undefined && message.chatId !== chatId) continue;
@@ -236,6 +313,14 @@ export class FakeBotApi {
     }
     call.result = outcome.result;
     this.record(call);
+    const held = this.holds.find(
+      (rule) => !rule.taken && rule.method === method && rule.matches(params),
+    );
+    if (held) {
+      held.taken = true;
+      held.arrived(call);
+      await held.released;
+    }
     reply(res, 200, { ok: true, result: outcome.result });
   }
 
@@ -275,7 +360,7 @@ export class FakeBotApi {
             error: { error_code: 400, description: 'Bad Request: message to edit not found' },
           };
         }
-        if (editing && this.chatMessages.get(key) === checked.text) {
+        if (editing && this.chatMessages.get(key)?.text === checked.text) {
           return {
             error: {
               error_code: 400,
@@ -284,7 +369,11 @@ export class FakeBotApi {
             },
           };
         }
-        this.chatMessages.set(key, checked.text);
+        this.chatMessages.set(key, {
+          text: checked.text,
+          raw: String(params.text),
+          parseMode: params.parse_mode,
+        });
         return {
           result: {
             message_id: messageId,

@@ -36,7 +36,7 @@ describe('DynamoReplyOutbox', () => {
       replyTo: '42',
     };
     await outbox().put(key, entry);
-    expect(await outbox().get(key)).toEqual({ ...entry, sent: 0 });
+    expect(await outbox().get(key)).toEqual({ ...entry, sent: 0, partMessages: {} });
     await outbox().markSent(key, 1);
     expect((await outbox().get(key))?.sent).toBe(1);
     // Put again (a new answer for the same key) starts delivery over.
@@ -59,6 +59,41 @@ describe('DynamoReplyOutbox', () => {
     await outbox().put(key, { messageIds: [key], parts, disposition: 'answered' });
     expect((await outbox().get(key))?.parts).toHaveLength(220);
     now += 3601 * 1000;
+    expect(await outbox().get(key)).toBeNull();
+  });
+
+  it('keeps the status message from before the answer, and the messages parts are edited into', async () => {
+    const key = randomUUID();
+    expect(await outbox().statusMessage(key)).toBeNull();
+    // Forgetting what was never recorded creates nothing.
+    await outbox().recordStatusMessage(key, null);
+    expect(await outbox().statusMessage(key)).toBeNull();
+    await outbox().recordStatusMessage(key, '501');
+    // A status message alone is not an answer.
+    expect(await outbox().get(key)).toBeNull();
+    expect(await outbox().statusMessage(key)).toBe('501');
+
+    const entry = {
+      messageIds: [key],
+      parts: [{ text: 'a' }, { text: 'b' }],
+      disposition: 'answered' as const,
+    };
+    await outbox().put(key, entry);
+    expect(await outbox().statusMessage(key)).toBe('501');
+    await outbox().recordPartMessage(key, 0, '502');
+    await outbox().recordPartMessage(key, 1, '503');
+    expect(await outbox().get(key)).toMatchObject({
+      sent: 0,
+      partMessages: { 0: '502', 1: '503' },
+    });
+    await outbox().recordStatusMessage(key, null);
+    expect(await outbox().statusMessage(key)).toBeNull();
+    expect((await outbox().get(key))?.partMessages).toEqual({ 0: '502', 1: '503' });
+
+    await outbox().delete(key);
+    expect(await outbox().statusMessage(key)).toBeNull();
+    // A part message for an answer that is gone does not bring it back.
+    await expect(outbox().recordPartMessage(key, 0, '504')).rejects.toThrow();
     expect(await outbox().get(key)).toBeNull();
   });
 });

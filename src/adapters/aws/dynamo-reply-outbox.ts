@@ -5,7 +5,10 @@
  * of running the turn and answering a second time.
  *
  * Item: pk `O#<enc key>`, sk `O`, `entry` (B: the gzipped JSON of the entry
- * without `sent`; answers can be long, items stop at 400 KB), `sent` (N),
+ * without `sent` and `partMessages`; answers can be long, items stop at
+ * 400 KB), `sent` (N), `partMessages` (M: part index -> channel message id,
+ * the placeholders parts are edited into), `statusMessage` (S: the turn's
+ * status message, recorded when sent, possibly before any `entry` exists),
  * `expiresAt` (TTL, epoch seconds).
  *
  * On SQS the worker cannot remove the message and the entry in one step, so
@@ -18,10 +21,10 @@ import {
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { OutboxEntry, ReplyOutbox } from '../../ports/reply-outbox.js';
+import { isConditionalCheckFailed } from './dynamo-util.js';
 import { AwsStorageError } from './errors.js';
 import { keyPart } from './table.js';
 
@@ -54,19 +57,21 @@ export class DynamoReplyOutbox implements ReplyOutbox {
     const { Item } = await this.#doc.send(
       new GetCommand({ TableName: this.#table, Key: outboxKey(key), ConsistentRead: true }),
     );
-    if (!Item || (typeof Item.expiresAt === 'number' && Item.expiresAt <= this.#nowSeconds())) {
-      return null;
-    }
-    let stored: Omit<OutboxEntry, 'sent'>;
+    // No entry yet: the item only holds the batch's status message.
+    if (!Item?.entry || this.#expired(Item)) return null;
+    let stored: Omit<OutboxEntry, 'sent' | 'partMessages'>;
     try {
       stored = JSON.parse(gunzipSync(Item.entry as Uint8Array).toString('utf8'));
     } catch (error) {
       throw new AwsStorageError(`reply outbox entry ${key} cannot be read`, { cause: error });
     }
-    return { ...stored, sent: Number(Item.sent ?? 0) };
+    const partMessages: Record<number, string> = {};
+    for (const [index, id] of Object.entries((Item.partMessages ?? {}) as Record<string, string>))
+      partMessages[Number(index)] = id;
+    return { ...stored, sent: Number(Item.sent ?? 0), partMessages };
   }
 
-  async put(key: string, entry: Omit<OutboxEntry, 'sent'>): Promise<void> {
+  async put(key: string, entry: Omit<OutboxEntry, 'sent' | 'partMessages'>): Promise<void> {
     const { messageIds, parts, disposition, replyTo } = entry;
     const data = gzipSync(JSON.stringify({ messageIds, parts, disposition, replyTo }));
     if (data.byteLength > MAX_ENTRY_BYTES) {
@@ -74,14 +79,18 @@ export class DynamoReplyOutbox implements ReplyOutbox {
         `reply outbox entry ${key} is ${data.byteLength} bytes compressed, above the item limit`,
       );
     }
+    // An update, not a put: the status message recorded before the answer stays.
     await this.#doc.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.#table,
-        Item: {
-          ...outboxKey(key),
-          entry: data,
-          sent: 0,
-          expiresAt: this.#nowSeconds() + this.#retention,
+        Key: outboxKey(key),
+        UpdateExpression:
+          'SET entry = :entry, sent = :zero, partMessages = :none, expiresAt = :expiresAt',
+        ExpressionAttributeValues: {
+          ':entry': data,
+          ':zero': 0,
+          ':none': {},
+          ':expiresAt': this.#nowSeconds() + this.#retention,
         },
       }),
     );
@@ -100,8 +109,69 @@ export class DynamoReplyOutbox implements ReplyOutbox {
     );
   }
 
+  async recordPartMessage(key: string, index: number, messageId: string): Promise<void> {
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: outboxKey(key),
+        UpdateExpression: 'SET partMessages.#index = :id',
+        ConditionExpression: 'attribute_exists(entry)',
+        ExpressionAttributeNames: { '#index': String(index) },
+        ExpressionAttributeValues: { ':id': messageId },
+      }),
+    );
+  }
+
+  async statusMessage(key: string): Promise<string | null> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: outboxKey(key),
+        ConsistentRead: true,
+        ProjectionExpression: 'statusMessage, expiresAt',
+      }),
+    );
+    if (!Item || this.#expired(Item) || typeof Item.statusMessage !== 'string') return null;
+    return Item.statusMessage;
+  }
+
+  async recordStatusMessage(key: string, messageId: string | null): Promise<void> {
+    if (messageId !== null) {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: outboxKey(key),
+          UpdateExpression:
+            'SET statusMessage = :id, expiresAt = if_not_exists(expiresAt, :expiresAt)',
+          ExpressionAttributeValues: {
+            ':id': messageId,
+            ':expiresAt': this.#nowSeconds() + this.#retention,
+          },
+        }),
+      );
+      return;
+    }
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: outboxKey(key),
+          UpdateExpression: 'REMOVE statusMessage',
+          // Forgetting on a missing item must not create a bare one.
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await this.#doc.send(new DeleteCommand({ TableName: this.#table, Key: outboxKey(key) }));
+  }
+
+  #expired(item: Record<string, unknown>): boolean {
+    return typeof item.expiresAt === 'number' && item.expiresAt <= this.#nowSeconds();
   }
 
   #nowSeconds(): number {

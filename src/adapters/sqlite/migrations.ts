@@ -133,4 +133,15 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE conversations ADD COLUMN cost_day_usd REAL NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 5,
+    name: 'reply outbox: the messages an answer is edited into, and the status message',
+    // part_messages: JSON object, part index -> channel message id. A row may
+    // exist before its answer does (entry 'null') to hold the status message
+    // a turn showed, so a retry after a crash reuses or removes it.
+    up: `
+      ALTER TABLE reply_outbox ADD COLUMN part_messages TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE reply_outbox ADD COLUMN status_message TEXT;
+    `,
+  },
 ];

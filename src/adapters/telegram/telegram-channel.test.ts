@@ -34,6 +34,56 @@ describe('TelegramChannel', () => {
     expect(api.sentMessages(-100, 12).map((message) => message.text)).toEqual(['Done: x < y']);
   });
 
+  it('delivers by editing: a placeholder replying where asked, the part edited in, an edit repeated changes nothing', async () => {
+    const topic = testConversation(-100, 14);
+    const [part] = channel.formatMarkdown('**Done**: `x < y`');
+    const id = await channel.sendPlaceholder(topic, { replyTo: '77' });
+    expect(api.callsTo('sendMessage')[0]?.params).toMatchObject({
+      text: '…',
+      parse_mode: 'HTML',
+      message_thread_id: 14,
+      reply_parameters: { message_id: 77, allow_sending_without_reply: true },
+    });
+    expect(api.callsTo('sendMessage')[0]?.params.disable_notification).toBeUndefined();
+    // Not an answer yet: the chat view leaves the bare placeholder out.
+    expect(api.sentMessages(-100, 14)).toEqual([]);
+    expect(api.visibleMessages(-100, 14).map((message) => message.text)).toEqual(['…']);
+
+    expect(await channel.editPart(topic, id, part ?? {})).toBe('edited');
+    expect(api.callsTo('editMessageText')[0]?.params).toMatchObject({
+      message_id: Number(id),
+      text: '<b>Done</b>: <code>x &lt; y</code>',
+      parse_mode: 'HTML',
+    });
+    // A redelivery edits the same message again: "not modified", which is success.
+    expect(await channel.editPart(topic, id, part ?? {})).toBe('edited');
+    expect(api.callsTo('editMessageText')[1]?.error?.description).toMatch(/not modified/);
+    expect(api.sentMessages(-100, 14).map((message) => [message.text, message.raw])).toEqual([
+      ['Done: x < y', '<b>Done</b>: <code>x &lt; y</code>'],
+    ]);
+  });
+
+  it('edits in plain text when Telegram refuses the formatting, and reports a message that is gone', async () => {
+    const chat = testConversation(15);
+    const id = await channel.sendPlaceholder(chat);
+    api.failNext('editMessageText', {
+      error_code: 400,
+      description: "Bad Request: can't parse entities: Unsupported start tag",
+    });
+    const [part] = channel.formatMarkdown('Some *emphasis*');
+    expect(await channel.editPart(chat, id, part ?? {})).toBe('edited');
+    expect(api.callsTo('editMessageText')[1]?.params.parse_mode).toBeUndefined();
+    expect(api.sentMessages(15).map((message) => message.raw)).toEqual(['Some emphasis']);
+
+    await channel.deleteStatus(chat, id);
+    expect(await channel.editPart(chat, id, part ?? {})).toBe('missing');
+    api.failNext('editMessageText', {
+      error_code: 403,
+      description: 'Forbidden: bot was blocked by the user',
+    });
+    await expect(channel.editPart(chat, '1', part ?? {})).rejects.toThrow(/blocked/);
+  });
+
   it('falls back to plain text when Telegram refuses the formatting', async () => {
     api.failNext('sendMessage', {
       error_code: 400,

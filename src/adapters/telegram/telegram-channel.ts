@@ -27,7 +27,10 @@ export const MAX_ANSWER_PARTS = 4;
  * given at construction (the process shutting down) aborts calls in flight,
  * so a send to an unreachable Telegram never holds up a shutdown.
  * Status messages (a long turn's progress) are plain text sent silently,
- * edited in place and deleted when the answer is ready.
+ * edited in place and deleted when the answer is ready. Answers are written
+ * into placeholders by edits (`sendPlaceholder`, `editPart`), so a part
+ * delivered again after a crash is never shown twice: sendMessage has no
+ * idempotency key, editMessageText to the same text changes nothing.
  */
 export class TelegramChannel implements Channel {
   private readonly logger: Logger;
@@ -93,17 +96,7 @@ export class TelegramChannel implements Channel {
   ): Promise<void> {
     const { html, text } = fromOutgoing(part);
     const chatId = conversation.chatId;
-    const common = {
-      ...threadOf(conversation),
-      ...(options.replyTo
-        ? {
-            reply_parameters: {
-              message_id: Number(options.replyTo),
-              allow_sending_without_reply: true,
-            },
-          }
-        : {}),
-    };
+    const common = sendParameters(conversation, options);
     try {
       await this.api.sendMessage(chatId, html, { ...common, parse_mode: 'HTML' }, this.signal);
     } catch (error) {
@@ -113,6 +106,62 @@ export class TelegramChannel implements Channel {
         error: (error as GrammyError).description,
       });
       await this.api.sendMessage(chatId, text, common, this.signal);
+    }
+  }
+
+  /**
+   * Sends the message a part is then edited into. Sent as HTML like the part
+   * itself, with the notification (an edit notifies nobody), and as the reply
+   * where the part would be one (an edit cannot add a reply).
+   */
+  async sendPlaceholder(conversation: ConversationRef, options: SendOptions = {}): Promise<string> {
+    const message = await this.api.sendMessage(
+      conversation.chatId,
+      escapeHtml(texts.answerPlaceholder),
+      { ...sendParameters(conversation, options), parse_mode: 'HTML' },
+      this.signal,
+    );
+    return String(message.message_id);
+  }
+
+  /**
+   * Edits a part into a placeholder, as HTML with the same plain-text fallback
+   * as `send`. Telegram's "message is not modified" means an earlier attempt
+   * already wrote this part there: done.
+   */
+  async editPart(
+    conversation: ConversationRef,
+    messageId: string,
+    part: OutgoingPart,
+  ): Promise<'edited' | 'missing'> {
+    const { html, text } = fromOutgoing(part);
+    const chatId = conversation.chatId;
+    const edit = async (body: string, parseMode: 'HTML' | undefined) => {
+      try {
+        await this.api.editMessageText(
+          chatId,
+          Number(messageId),
+          body,
+          parseMode ? { parse_mode: parseMode } : {},
+          this.signal,
+        );
+        return 'edited' as const;
+      } catch (error) {
+        if (isNotModified(error)) return 'edited' as const;
+        if (error instanceof GrammyError && /message to edit not found/i.test(error.description))
+          return 'missing' as const;
+        throw error;
+      }
+    };
+    try {
+      return await edit(html, 'HTML');
+    } catch (error) {
+      if (!isEntityError(error)) throw error;
+      this.logger.warn('Telegram refused the formatting; editing in plain text', {
+        chatId,
+        error: (error as GrammyError).description,
+      });
+      return edit(text, undefined);
     }
   }
 
@@ -148,8 +197,7 @@ export class TelegramChannel implements Channel {
       );
     } catch (error) {
       // Already says this: nothing to do.
-      if (error instanceof GrammyError && /message is not modified/i.test(error.description))
-        return;
+      if (isNotModified(error)) return;
       throw error;
     }
   }
@@ -174,6 +222,34 @@ export class TelegramChannel implements Channel {
 /** Forum topics: the thread a message belongs in. */
 function threadOf(conversation: ConversationRef): { message_thread_id?: number } {
   return conversation.threadId ? { message_thread_id: Number(conversation.threadId) } : {};
+}
+
+function sendParameters(
+  conversation: ConversationRef,
+  options: SendOptions,
+): {
+  message_thread_id?: number;
+  reply_parameters?: { message_id: number; allow_sending_without_reply: boolean };
+} {
+  return {
+    ...threadOf(conversation),
+    ...(options.replyTo
+      ? {
+          reply_parameters: {
+            message_id: Number(options.replyTo),
+            allow_sending_without_reply: true,
+          },
+        }
+      : {}),
+  };
+}
+
+function isNotModified(error: unknown): boolean {
+  return error instanceof GrammyError && /message is not modified/i.test(error.description);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function isEntityError(error: unknown): boolean {

@@ -28,6 +28,7 @@ import { ModelGateway } from './model-gateway.js';
 import { claudeCodeSpawner, detectProcessSandbox, type ProcessSandbox } from './process-sandbox.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
 import { createSkillsPlugin, SKILLS_PLUGIN_NAME } from './skills-plugin.js';
+import { sweepStaleTurnDirs, turnDirPrefix } from './temp-sweep.js';
 import { skillReadRoots, ToolPolicy } from './tool-policy.js';
 import { turnBudget } from './turn-budget.js';
 import { outcomeOf, turnCost, userMessageFor } from './turn-outcome.js';
@@ -86,6 +87,11 @@ export class AgentRuntime implements TurnRunner {
           'the shell runs without a sandbox, as policy.json acknowledges: it can reach whatever this service can',
         );
       }
+      // Before this process runs a turn: what killed processes left (temp-sweep.ts).
+      await sweepStaleTurnDirs({
+        roots: [this.options.tempRoot ?? tmpdir(), tmpdir()],
+        logger: this.logger,
+      });
       await this.gateway.start();
       this.processSandbox =
         this.options.processSandbox ?? (await detectProcessSandbox({ PATH: process.env.PATH }));
@@ -137,7 +143,7 @@ export class AgentRuntime implements TurnRunner {
     }
 
     const cwd = await ensureWorkspace(this.options.workspaceRoot, request.conversation);
-    const configDir = await mkdtemp(join(this.options.tempRoot ?? tmpdir(), 'agent-turn-'));
+    const configDir = await mkdtemp(join(this.options.tempRoot ?? tmpdir(), turnDirPrefix()));
     const grant = this.gateway.grant();
     const store = new ProjectKeyRecorder(this.options.sessionStore);
     const abort = new AbortController();

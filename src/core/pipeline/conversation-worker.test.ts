@@ -373,4 +373,133 @@ describe('ConversationWorker', () => {
       expect(channel.texts()).toEqual(['saved answer']);
     });
   });
+
+  describe('delivery by editing (exactly once)', () => {
+    beforeEach(() => {
+      channel = new FakeChannel(20, { editing: true });
+      worker = make();
+    });
+    const conversation = testMessage().conversation;
+
+    it('writes each part into a placeholder whose id the outbox recorded first', async () => {
+      runner.setFallback(() => ({ text: 'A'.repeat(20) + 'B'.repeat(5) }));
+      const recorded: string[] = [];
+      const record = outbox.recordPartMessage.bind(outbox);
+      outbox.recordPartMessage = async (key, index, id) => {
+        // The placeholder is still empty when its id is recorded.
+        recorded.push(`${index}:${channel.chat.get(id)?.text}`);
+        return record(key, index, id);
+      };
+      const message = testMessage({ id: 'g1', chatId: -5, chatType: 'group', text: 'hi' });
+      expect(await turn([message])).toMatchObject({ type: 'settled', completed: ['g1'] });
+      expect(recorded).toEqual(['0:…', '1:…']);
+      expect(channel.shown()).toEqual(['A'.repeat(20), 'B'.repeat(5)]);
+      expect(channel.sent).toEqual([]);
+      // The first part answers the group's message; an edit cannot add that later.
+      expect([...channel.chat.values()].map((m) => m.replyTo)).toEqual([
+        message.messageId,
+        undefined,
+      ]);
+    });
+
+    it('after an edit whose outcome was lost, a redelivery edits the same message: each part shows once', async () => {
+      runner.setFallback(() => ({ text: 'A'.repeat(20) + 'B'.repeat(20) + 'C'.repeat(5) }));
+      const message = testMessage({ id: 'm1' });
+      // Part 2's edit reaches the chat, but its answer is lost (a timeout, a crash).
+      let edits = 0;
+      const edit = channel.editPart?.bind(channel);
+      channel.editPart = async (...args) => {
+        edits++;
+        if (edits === 2) {
+          await edit?.(...args);
+          throw new Error('socket hang up');
+        }
+        return (await edit?.(...args)) ?? 'missing';
+      };
+      expect(await turn([message], 1)).toMatchObject({ type: 'retry' });
+      expect(channel.shown()).toEqual(['A'.repeat(20), 'B'.repeat(20)]);
+
+      expect(await turn([message], 2)).toMatchObject({ type: 'settled', completed: ['m1'] });
+      expect(runner.requests).toHaveLength(1);
+      expect(channel.shown()).toEqual(['A'.repeat(20), 'B'.repeat(20), 'C'.repeat(5)]);
+      expect(channel.editCalls.filter((call) => call.action === 'placeholder')).toHaveLength(3);
+    });
+
+    it('a placeholder send that failed is sent again; a placeholder deleted meanwhile is replaced', async () => {
+      channel.placeholderFailures.push(new Error('network down'));
+      const message = testMessage({ id: 'm1', text: 'hi' });
+      expect(await turn([message], 1)).toMatchObject({ type: 'retry' });
+      expect(channel.shown()).toEqual([]);
+      expect(await turn([message], 2)).toMatchObject({ type: 'settled', completed: ['m1'] });
+      expect(channel.shown()).toEqual(['echo: hi']);
+
+      // An answer whose recorded message the person deleted before the tick was written.
+      await outbox.put('gone', {
+        messageIds: ['gone'],
+        parts: [{ text: 'again' }],
+        disposition: 'answered',
+      });
+      await outbox.recordPartMessage('gone', 0, 'msg-deleted');
+      expect(await turn([testMessage({ id: 'gone' })], 2)).toMatchObject({ type: 'settled' });
+      expect(channel.shown()).toEqual(['echo: hi', 'again']);
+    });
+
+    it('records the status message when it is sent and forgets it when it is deleted', async () => {
+      vi.useFakeTimers();
+      try {
+        const gate = gatedTurn('the answer');
+        runner.next(gate.turn);
+        const result = turn([testMessage({ id: 'slow', text: 'work' })]);
+        await gate.started;
+        await vi.advanceTimersByTimeAsync(3_000);
+        const [status] = [...channel.statuses.keys()];
+        expect(await outbox.statusMessage('slow')).toBe(status);
+        gate.release();
+        await result;
+        expect(await outbox.statusMessage('slow')).toBeNull();
+        expect(channel.statuses.size).toBe(0);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('a retried turn takes over the status message a crashed attempt left, instead of adding one', async () => {
+      // What a killed attempt leaves: its status message, recorded.
+      const left = await channel.sendStatus(conversation, 'Working on it…\n• Reading a.txt');
+      await outbox.recordStatusMessage('m1', left);
+      channel.statusCalls.length = 0;
+
+      const result = await turn([testMessage({ id: 'm1', text: 'hi' })], 2);
+      expect(result).toMatchObject({ type: 'settled', completed: ['m1'] });
+      expect(channel.statusCalls.map((call) => [call.action, call.messageId])).toEqual([
+        ['edit', left],
+        ['delete', left],
+      ]);
+      expect(channel.statuses.size).toBe(0);
+      expect(channel.shown()).toEqual(['echo: hi']);
+      expect(await outbox.statusMessage('m1')).toBeNull();
+    });
+
+    it('a redelivered answer or a batch given up removes the status message an attempt left', async () => {
+      const left = await channel.sendStatus(conversation, 'Working on it…');
+      await outbox.recordStatusMessage('saved', left);
+      await outbox.put('saved', {
+        messageIds: ['saved'],
+        parts: [{ text: 'saved answer' }],
+        disposition: 'answered',
+      });
+      expect(await turn([testMessage({ id: 'saved' })], 2)).toMatchObject({ type: 'settled' });
+      expect(runner.requests).toHaveLength(0);
+
+      const other = await channel.sendStatus(conversation, 'Working on it…');
+      await outbox.recordStatusMessage('doomed', other);
+      expect(await turn([testMessage({ id: 'doomed' })], 4)).toMatchObject({
+        deadLettered: ['doomed'],
+      });
+      expect(channel.statuses.size).toBe(0);
+      const [saved, ...failure] = channel.shown();
+      expect(saved).toBe('saved answer');
+      expect(failure.join('')).toBe(DEFAULT_TEXTS.failed);
+    });
+  });
 });

@@ -1,7 +1,12 @@
 import { type ConversationRef, conversationId } from '../../domain/conversation.js';
 import { AgentError, errorMessage } from '../../domain/errors.js';
 import { type InboundMessage, type LaneKind, promptFor } from '../../domain/inbound-message.js';
-import { type Channel, hasStatusMessages, type OutgoingPart } from '../../ports/channel.js';
+import {
+  type Channel,
+  deliversByEditing,
+  hasStatusMessages,
+  type OutgoingPart,
+} from '../../ports/channel.js';
 import type { ConversationIndex } from '../../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { OutboxEntry, ReplyOutbox } from '../../ports/reply-outbox.js';
@@ -21,6 +26,19 @@ import { DEFAULT_PROGRESS, ProgressMessage, type ProgressSettings } from './prog
  * Every answer goes through the reply outbox before it is sent: a batch that
  * is handled again after a crash finds its answer there and only finishes
  * delivering it, so a turn that completed is never run (or answered) twice.
+ *
+ * Shown exactly once, by construction, on channels that deliver by editing
+ * (Telegram): each part first gets a placeholder message, whose id is
+ * recorded in the outbox, and is then edited into it. A part delivered again
+ * (its tick lost in a crash, whatever the send's outcome) is edited into the
+ * same message once more, which changes nothing; only a part with no recorded
+ * message is ever sent. The one window left is a crash between the channel
+ * creating a placeholder and the outbox recording its id: that leaves a stray
+ * placeholder ("…"), never a second copy of the part, since the Bot API can
+ * neither send idempotently nor list a chat's messages to find it again.
+ * The status message is recorded as soon as it is sent, too, so a later
+ * attempt reuses it (a retried turn) or deletes it (a redelivered answer,
+ * a batch given up) instead of leaving "Working on it…" in the chat.
  */
 
 /** The texts the worker sends; any of them can be replaced per worker. */
@@ -129,7 +147,11 @@ export class ConversationWorker {
     const key = head.id;
 
     const pending = await this.options.outbox.get(key);
-    if (pending) return this.deliver(key, pending, input);
+    if (pending) {
+      // The attempt that saved this answer may have died before its status message went.
+      await this.removeLeftoverStatus(key, head.conversation);
+      return this.deliver(key, pending, input);
+    }
 
     // Only the head decides the batch's kind; the queue only combines what may combine.
     const batch = input.kind === 'control' ? [head] : input.messages;
@@ -141,7 +163,8 @@ export class ConversationWorker {
 
     let answer: Answer | null | 'released';
     try {
-      answer = input.kind === 'control' ? await this.control(head) : await this.turn(batch, input);
+      answer =
+        input.kind === 'control' ? await this.control(head) : await this.turn(key, batch, input);
     } catch (error) {
       if (input.shutdown?.aborted) return { type: 'released' };
       const message = errorMessage(error);
@@ -164,6 +187,7 @@ export class ConversationWorker {
       sent: 0,
       disposition: 'answered',
       replyTo: replyTarget(batch),
+      partMessages: {},
     };
     await this.options.outbox.put(key, entry);
     return this.deliver(key, entry, input);
@@ -177,6 +201,7 @@ export class ConversationWorker {
   }
 
   private async turn(
+    key: string,
     messages: InboundMessage[],
     input: BatchInput,
   ): Promise<Answer | null | 'released'> {
@@ -193,7 +218,7 @@ export class ConversationWorker {
       ? AbortSignal.any([running.signal, input.shutdown])
       : running.signal;
     const stopTyping = this.keepTyping(head);
-    const progress = this.progressMessage(conversation);
+    const progress = await this.progressMessage(key, conversation);
     progress?.start();
     const startedAt = this.now();
     try {
@@ -234,10 +259,19 @@ export class ConversationWorker {
     }
   }
 
-  /** The turn's status message, if the channel can show one and it is not turned off. */
-  private progressMessage(conversation: ConversationRef): ProgressMessage | undefined {
-    const { channel } = this.options;
+  /**
+   * The turn's status message, if the channel can show one and it is not
+   * turned off. Its id goes into the outbox as soon as it is sent (and out
+   * when it is gone), so an attempt after a crash takes over the one an
+   * earlier attempt left showing rather than adding another.
+   */
+  private async progressMessage(
+    key: string,
+    conversation: ConversationRef,
+  ): Promise<ProgressMessage | undefined> {
+    const { channel, outbox } = this.options;
     if (!this.progress || !hasStatusMessages(channel)) return undefined;
+    const existingId = (await outbox.statusMessage(key)) ?? undefined;
     return new ProgressMessage({
       channel,
       conversation,
@@ -245,7 +279,29 @@ export class ConversationWorker {
       heading: this.texts.working,
       done: this.texts.workingDone,
       logger: this.logger,
+      existingId,
+      onShown: (id) => outbox.recordStatusMessage(key, id),
+      onRemoved: () => outbox.recordStatusMessage(key, null),
     });
+  }
+
+  /** Deletes a status message an earlier attempt recorded and never removed. Never throws for the channel. */
+  private async removeLeftoverStatus(key: string, conversation: ConversationRef): Promise<void> {
+    const { channel, outbox } = this.options;
+    if (!hasStatusMessages(channel)) return;
+    const id = await outbox.statusMessage(key);
+    if (id === null) return;
+    const progress = new ProgressMessage({
+      channel,
+      conversation,
+      settings: { ...DEFAULT_PROGRESS, ...this.progress },
+      heading: this.texts.working,
+      done: this.texts.workingDone,
+      logger: this.logger,
+      existingId: id,
+      onRemoved: () => outbox.recordStatusMessage(key, null),
+    });
+    await progress.finish();
   }
 
   private async control(message: InboundMessage): Promise<Answer | null> {
@@ -315,9 +371,7 @@ export class ConversationWorker {
     const released = input.messages.filter((message) => !covered.has(message.id)).map((m) => m.id);
     for (let index = entry.sent; index < entry.parts.length; index++) {
       try {
-        await this.options.channel.send(head.conversation, entry.parts[index] as OutgoingPart, {
-          replyTo: index === 0 ? entry.replyTo : undefined,
-        });
+        await this.deliverPart(key, entry, index, head.conversation);
       } catch (error) {
         const message = errorMessage(error);
         const permanent = this.options.channel.isPermanentFailure(error);
@@ -353,6 +407,40 @@ export class ConversationWorker {
         };
   }
 
+  /**
+   * One part: sent, or on a channel that delivers by editing, edited into
+   * the message recorded for it, which is first sent as a placeholder and
+   * recorded if there is none yet (see the class comment for why).
+   */
+  private async deliverPart(
+    key: string,
+    entry: OutboxEntry,
+    index: number,
+    conversation: ConversationRef,
+  ): Promise<void> {
+    const { channel, outbox } = this.options;
+    const part = entry.parts[index] as OutgoingPart;
+    const replyTo = index === 0 ? entry.replyTo : undefined;
+    if (!deliversByEditing(channel)) {
+      await channel.send(conversation, part, { replyTo });
+      return;
+    }
+    const recorded = entry.partMessages[index];
+    if (recorded !== undefined) {
+      if ((await channel.editPart(conversation, recorded, part)) === 'edited') return;
+      this.logger.warn('the message an answer part goes into is gone; sending it again', {
+        conversationId: conversationId(conversation),
+        part: index,
+      });
+    }
+    const messageId = await channel.sendPlaceholder(conversation, { replyTo });
+    await outbox.recordPartMessage(key, index, messageId);
+    entry.partMessages[index] = messageId;
+    if ((await channel.editPart(conversation, messageId, part)) === 'missing') {
+      throw new Error('the placeholder was deleted before the answer was written into it');
+    }
+  }
+
   /** Out of attempts: tell the person once, then dead-letter the batch. */
   private async giveUp(
     key: string,
@@ -367,12 +455,14 @@ export class ConversationWorker {
       attempt: input.attempt,
       error,
     });
+    await this.removeLeftoverStatus(key, (batch[0] as InboundMessage).conversation);
     const entry: OutboxEntry = {
       messageIds: batch.map((message) => message.id),
       parts: this.options.channel.formatPlain(userMessage ?? this.texts.failed),
       sent: 0,
       disposition: 'failed',
       replyTo: replyTarget(batch),
+      partMessages: {},
     };
     await this.options.outbox.put(key, entry);
     // The failure notice gets one try of its own, whatever the attempt count.

@@ -32,6 +32,16 @@ export interface ProgressMessageOptions {
   /** What the status message says if it cannot be deleted at the end ("Done."). */
   done: string;
   logger: Logger;
+  /**
+   * A status message an earlier attempt of the same batch sent and never
+   * removed (it crashed): taken over at once (edited, no delay) instead of
+   * sending another, and removed at the end like one of our own.
+   */
+  existingId?: string | undefined;
+  /** Called with the id once the status message is sent, before anything else happens to it (to record it durably). */
+  onShown?: ((messageId: string) => Promise<void>) | undefined;
+  /** Called once the status message is deleted (or marked done). */
+  onRemoved?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -61,11 +71,18 @@ export class ProgressMessage {
 
   constructor(private readonly options: ProgressMessageOptions) {
     this.activity = new TurnProgress(options.settings.maxLines);
+    this.messageId = options.existingId;
   }
 
   /** Starts the delay; the status message appears when it passes, if the turn still runs. */
   start(): void {
     if (this.finished || this.delayTimer) return;
+    if (this.messageId !== undefined) {
+      // Already in the chat, saying whatever the crashed attempt last showed.
+      this.due = true;
+      this.update();
+      return;
+    }
     this.delayTimer = setTimeout(() => {
       this.delayTimer = undefined;
       this.due = true;
@@ -125,6 +142,7 @@ export class ProgressMessage {
     try {
       if (this.messageId === undefined) {
         this.messageId = await channel.sendStatus(conversation, text);
+        await this.record(this.messageId);
       } else {
         await channel.editStatus(conversation, this.messageId, text);
       }
@@ -145,6 +163,7 @@ export class ProgressMessage {
     const { channel, conversation, logger } = this.options;
     try {
       await channel.deleteStatus(conversation, id);
+      await this.forget();
       return;
     } catch (error) {
       logger.warn('could not delete the progress message; marking it done', {
@@ -154,9 +173,32 @@ export class ProgressMessage {
     }
     try {
       await channel.editStatus(conversation, id, this.options.done);
+      await this.forget();
     } catch (error) {
       logger.warn('could not mark the progress message done', {
         conversationId: conversationId(conversation),
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  private async record(id: string): Promise<void> {
+    try {
+      await this.options.onShown?.(id);
+    } catch (error) {
+      this.options.logger.warn('could not record the progress message', {
+        conversationId: conversationId(this.options.conversation),
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  private async forget(): Promise<void> {
+    try {
+      await this.options.onRemoved?.();
+    } catch (error) {
+      this.options.logger.warn('could not forget the progress message', {
+        conversationId: conversationId(this.options.conversation),
         error: errorMessage(error),
       });
     }
