@@ -38,6 +38,8 @@ ENV NODE_ENV=production \
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json LICENSE ./
+# For `npm start` in the container: it runs dist/ as built (no compiler here).
+COPY scripts ./scripts
 COPY agent ./agent
 # Not root: the service needs nothing but its data directory.
 RUN mkdir -p /data && chown node:node /data
