@@ -25,7 +25,7 @@ beforeAll(() => {
       batchSize: 5,
       image: { repositoryName: 'agent-worker', tagOrDigest: 'v42' },
     },
-    queue: { maxReceiveCount: 5, visibilityTimeoutSeconds: 3600 },
+    queue: { maxAttempts: 5, maxReceiveCount: 12, visibilityTimeoutSeconds: 3600 },
     access: { allowedUserIds: ['111', '222'], allowedChatIds: ['-1001234'] },
     alarmEmail: 'ops@example.com',
     logRetentionDays: 14,
@@ -87,10 +87,10 @@ describe('worker', () => {
     });
   });
 
-  it('uses the configured visibility timeout and receive count', () => {
+  it('uses the configured visibility timeout, receive count and attempts', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 3600,
-      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 12 }),
     });
     expect(variables(worker()).JOB_MAX_ATTEMPTS).toBe('5');
   });

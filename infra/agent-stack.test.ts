@@ -43,13 +43,26 @@ function environmentOf(id: string): Record<string, unknown> {
 const workerId = () =>
   onlyId('AWS::Lambda::Function', (properties) => properties.PackageType === 'Image');
 const ingressId = () =>
-  onlyId('AWS::Lambda::Function', (properties) => properties.PackageType !== 'Image');
-const deadLetterQueueId = () =>
+  onlyId('AWS::Lambda::Function', (properties) =>
+    String(properties.Description).startsWith('Telegram webhook'),
+  );
+const deadLetterConsumerId = () =>
+  onlyId('AWS::Lambda::Function', (properties) =>
+    String(properties.Description).startsWith('Dead letters'),
+  );
+/** The end of the line: the only queue without a dead-letter queue of its own. */
+const parkedQueueId = () =>
   onlyId('AWS::SQS::Queue', (properties) => properties.RedrivePolicy === undefined);
+const queueId = (name: 'Jobs' | 'DeadLetters') => {
+  const ids = logicalIdsOf('AWS::SQS::Queue').filter((id) => id.startsWith(`Queueing${name}`));
+  expect(ids, name).toHaveLength(1);
+  return ids[0] as string;
+};
+const deadLetterQueueId = () => queueId('DeadLetters');
 
 describe('queueing', () => {
-  it('is a FIFO queue with explicit deduplication and a FIFO dead-letter queue after 3 receives', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 2);
+  it('is a FIFO queue with explicit deduplication and a FIFO dead-letter queue after 13 receives (3 attempts + 10)', () => {
+    template.resourceCountIs('AWS::SQS::Queue', 3);
     template.hasResourceProperties('AWS::SQS::Queue', {
       FifoQueue: true,
       ContentBasedDeduplication: false,
@@ -58,12 +71,46 @@ describe('queueing', () => {
       SqsManagedSseEnabled: true,
       RedrivePolicy: {
         deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] },
-        maxReceiveCount: 3,
+        maxReceiveCount: 13,
       },
+    });
+    expect(resources[queueId('Jobs')]?.Properties?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] },
+      maxReceiveCount: 13,
     });
     expect(resources[deadLetterQueueId()]?.Properties).toMatchObject({
       FifoQueue: true,
       MessageRetentionPeriod: 14 * 86_400,
+    });
+  });
+
+  it('parks dead letters in a third FIFO queue, the dead-letter queue of the dead-letter queue, so they can be redriven', () => {
+    // A redrive (StartMessageMoveTask) must start from a queue that is some queue's dead-letter queue.
+    expect(resources[deadLetterQueueId()]?.Properties?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [parkedQueueId(), 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(resources[parkedQueueId()]?.Properties).toMatchObject({
+      FifoQueue: true,
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 86_400,
+    });
+  });
+
+  it('feeds the dead-letter queue to its consumer, which may only park, never delete, what it read', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: deadLetterConsumerId() },
+      EventSourceArn: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // Exactly two event sources: the job queue's worker and this one; nothing consumes the parked queue.
+    const sources = logicalIdsOf('AWS::Lambda::EventSourceMapping').map((id) =>
+      referencedIds(resources[id]?.Properties?.EventSourceArn),
+    );
+    expect(sources.flat().sort()).toEqual([deadLetterQueueId(), queueId('Jobs')].sort());
+    expect(environmentOf(deadLetterConsumerId())).toMatchObject({
+      PARKED_QUEUE_URL: { Ref: parkedQueueId() },
+      TABLE_NAME: { Ref: onlyId('AWS::DynamoDB::Table') },
     });
   });
 
@@ -84,9 +131,9 @@ describe('queueing', () => {
     });
   });
 
-  it('refuses plain HTTP to both queues', () => {
+  it('refuses plain HTTP to every queue', () => {
     const policies = logicalIdsOf('AWS::SQS::QueuePolicy');
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(3);
     for (const id of policies) {
       expect(JSON.stringify(resources[id]?.Properties)).toContain('"aws:SecureTransport":"false"');
     }
@@ -183,7 +230,7 @@ describe('secrets', () => {
     }
   });
 
-  it('lets the ingress read both secrets and the worker only the bot token', () => {
+  it('lets the ingress read both secrets, the worker and the dead-letter consumer only the bot token', () => {
     const readers = (secretId: string) =>
       logicalIdsOf('AWS::IAM::Policy').filter((policyId) =>
         JSON.stringify(resources[policyId]?.Properties).includes(`{"Ref":"${secretId}"}`),
@@ -194,15 +241,15 @@ describe('secrets', () => {
     const [webhook] = logicalIdsOf('AWS::SecretsManager::Secret').filter((id) =>
       id.includes('WebhookSecret'),
     );
-    expect(readers(botToken as string)).toHaveLength(2);
+    expect(readers(botToken as string)).toHaveLength(3);
     expect(readers(webhook as string)).toEqual([expect.stringMatching(/Ingress/)]);
   });
 });
 
 describe('functions', () => {
-  it('runs both Lambdas on ARM64 with JSON logs into their own log group', () => {
+  it('runs every Lambda on ARM64 with JSON logs into their own log group', () => {
     const logGroups = new Set(logicalIdsOf('AWS::Logs::LogGroup'));
-    expect(functions()).toHaveLength(2);
+    expect(functions()).toHaveLength(3);
     for (const [id, properties] of functions()) {
       expect(properties.Architectures, id).toEqual(['arm64']);
       const logging = properties.LoggingConfig as { LogFormat: string; LogGroup: unknown };
@@ -318,6 +365,46 @@ describe('IAM', () => {
     expect(dynamo?.Resource).toEqual({ 'Fn::GetAtt': [onlyId('AWS::DynamoDB::Table'), 'Arn'] });
   });
 
+  it('lets the dead-letter consumer write only outbox and attempt items and send only to the parked queue', () => {
+    const role = referencedIds(resources[deadLetterConsumerId()]?.Properties?.Role)[0];
+    const statements = policies()
+      .filter((policy) => policy.roles.includes(role as string))
+      .flatMap((policy) => policy.statements);
+    const dynamo = statements.filter((statement) => String(statement.Action).includes('dynamodb'));
+    expect(dynamo).toHaveLength(1);
+    expect(dynamo[0]?.Action).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(dynamo[0]?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['O#*', 'J#*'] },
+    });
+    const sends = statements.filter((statement) =>
+      JSON.stringify(statement.Action).includes('sqs:SendMessage'),
+    );
+    expect(sends.map((statement) => referencedIds(statement.Resource))).toEqual([
+      [parkedQueueId()],
+    ]);
+    // Reading and deleting from the dead-letter queue is the event source's, and only there.
+    const deletes = statements.filter((statement) =>
+      JSON.stringify(statement.Action).includes('sqs:DeleteMessage'),
+    );
+    expect(deletes.flatMap((statement) => referencedIds(statement.Resource))).toEqual([
+      deadLetterQueueId(),
+    ]);
+  });
+
+  it('alarms when dead letters wait for their consumer', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId(), 'QueueName'] } },
+      ],
+      Threshold: 900,
+    });
+  });
+
   it('lets the worker invoke only the configured Bedrock models', () => {
     const bedrock = policies()
       .flatMap((policy) => policy.statements)
@@ -356,13 +443,11 @@ describe('API and alarms', () => {
     });
   });
 
-  it('alarms as soon as the dead-letter queue holds a message, to the alarm topic', () => {
+  it('alarms as soon as a dead letter is parked, to the alarm topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [
-        { Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId(), 'QueueName'] } },
-      ],
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [parkedQueueId(), 'QueueName'] } }],
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
       EvaluationPeriods: 1,

@@ -34,7 +34,7 @@ describe('loadInfraConfig', () => {
       },
       sessionTtlDays: 25,
       worker: { memoryMiB: 2048, timeoutSeconds: 900, batchSize: 1 },
-      queue: { maxReceiveCount: 3, visibilityTimeoutSeconds: 1080 },
+      queue: { maxAttempts: 3, maxReceiveCount: 13, visibilityTimeoutSeconds: 1080 },
       access: { allowedUserIds: [], allowedChatIds: [], allowEveryone: false },
       removalPolicy: 'retain',
       logRetentionDays: 30,
@@ -123,6 +123,16 @@ describe('parseInfraConfig rules', () => {
         message: expect.stringContaining('at least 1.2 x'),
       },
     ]);
+  });
+
+  it('refuses a receive count without room beyond the attempts', () => {
+    const issues = issuesOf(() =>
+      parseInfraConfig({ queue: { maxAttempts: 3, maxReceiveCount: 4 } }),
+    );
+    expect(issues).toEqual([
+      { source: 'queue.maxReceiveCount', message: expect.stringContaining('maxAttempts + 2 (5)') },
+    ]);
+    expect(parseInfraConfig({ queue: { maxAttempts: 4 } }).queue.maxReceiveCount).toBe(14);
   });
 
   it('refuses an event-source cap above the reserved concurrency', () => {

@@ -29,4 +29,4 @@ export type { SecretSource } from './ports/secret-source.js';
 export type { SessionKey, SessionStore, SessionStoreEntry } from './ports/session-store.js';
 export type { RunningTurn, TurnControl } from './ports/turn-control.js';
 export type { TurnRunner } from './ports/turn-runner.js';
-export type { UpdateDedupe } from './ports/update-dedupe.js';
+export type { DedupeClaim, UpdateDedupe } from './ports/update-dedupe.js';

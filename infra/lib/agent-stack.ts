@@ -15,7 +15,8 @@ export interface AgentStackProps extends StackProps {
 
 /**
  * The whole AWS deployment in one stack: API Gateway -> ingress Lambda ->
- * SQS FIFO (+ DLQ) -> worker Lambda (container) -> DynamoDB + S3, with
+ * SQS FIFO (+ DLQ, its consumer and the parked queue) -> worker Lambda
+ * (container) -> DynamoDB + S3, with
  * secrets, alarms and least-privilege roles.
  */
 export class AgentStack extends Stack {
@@ -48,6 +49,8 @@ export class AgentStack extends Stack {
       table: this.storage.table,
       bucket: this.storage.bucket,
       queue: this.queueing.queue,
+      deadLetterQueue: this.queueing.deadLetterQueue,
+      parkedQueue: this.queueing.parkedQueue,
       secrets: this.secrets,
       removalPolicy,
     });
@@ -61,8 +64,10 @@ export class AgentStack extends Stack {
     this.alarms = new Alarms(this, 'Alarms', {
       queue: this.queueing.queue,
       deadLetterQueue: this.queueing.deadLetterQueue,
+      parkedQueue: this.queueing.parkedQueue,
       ingress: this.functions.ingress,
       worker: this.functions.worker,
+      deadLetters: this.functions.deadLetters,
       workerTimeoutSeconds: config.worker.timeoutSeconds,
       email: config.alarmEmail,
     });
@@ -86,6 +91,13 @@ export class AgentStack extends Stack {
     new CfnOutput(this, 'TranscriptBucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'JobQueueUrl', { value: this.queueing.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.queueing.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'ParkedQueueUrl', {
+      description:
+        'Dead letters wait here for inspection and redrive (infra/README.md, Dead letters)',
+      value: this.queueing.parkedQueue.queueUrl,
+    });
+    new CfnOutput(this, 'ParkedQueueArn', { value: this.queueing.parkedQueue.queueArn });
+    new CfnOutput(this, 'JobQueueArn', { value: this.queueing.queue.queueArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'WorkerFunctionName', { value: this.functions.worker.functionName });
     new CfnOutput(this, 'IngressFunctionName', { value: this.functions.ingress.functionName });

@@ -10,18 +10,21 @@ import { Construct } from 'constructs';
 export interface AlarmsProps {
   queue: sqs.IQueue;
   deadLetterQueue: sqs.IQueue;
+  parkedQueue: sqs.IQueue;
   ingress: lambda.IFunction;
   worker: lambda.IFunction;
+  deadLetters: lambda.IFunction;
   workerTimeoutSeconds: number;
   email: string | undefined;
 }
 
 /**
  * What an operator must hear about: a message that exhausted its retries
- * (the DLQ is not empty), a conversation stuck behind an old message, and
- * the ingress failing (Telegram is retrying and users wait), and a worker
- * invocation dying as a whole. All go to one
- * SNS topic; an email subscription is added when configured.
+ * (the parked queue is not empty: the dead-letter consumer moves every dead
+ * letter there), dead letters the consumer is not getting through, a
+ * conversation stuck behind an old message, the ingress failing (Telegram
+ * is retrying and users wait), and a worker invocation dying as a whole.
+ * All go to one SNS topic; an email subscription is added when configured.
  */
 export class Alarms extends Construct {
   readonly topic: sns.Topic;
@@ -37,8 +40,8 @@ export class Alarms extends Construct {
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {
       alarmDescription:
-        'A job exhausted its receives and is in the dead-letter queue. Inspect it, then redrive or purge (infra/README.md, Operations).',
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        'A job exhausted its receives and is parked. Inspect it, then redrive or purge (infra/README.md, Dead letters).',
+      metric: props.parkedQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.MAXIMUM,
       }),
@@ -86,7 +89,39 @@ export class Alarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    for (const alarm of [this.deadLetterAlarm, stuck, ingressErrors, workerErrors]) {
+    const unconsumed = new cloudwatch.Alarm(this, 'DeadLettersUnconsumed', {
+      alarmDescription:
+        'Dead letters wait longer than 15 minutes: the dead-letter consumer is failing, so people may not have been told.',
+      metric: props.deadLetterQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 900,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    const deadLetterErrors = new cloudwatch.Alarm(this, 'DeadLetterConsumerErrors', {
+      alarmDescription: 'The dead-letter consumer failed as a whole (it could not start).',
+      metric: props.deadLetters.metricErrors({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    for (const alarm of [
+      this.deadLetterAlarm,
+      unconsumed,
+      deadLetterErrors,
+      stuck,
+      ingressErrors,
+      workerErrors,
+    ]) {
       alarm.addAlarmAction(action);
     }
   }

@@ -94,8 +94,18 @@ const ingressSchema = z
 
 const queueSchema = z
   .strictObject({
-    /** Receives before a message moves to the dead-letter queue. */
-    maxReceiveCount: positiveInt(1, 1000).default(3),
+    /**
+     * Real attempts at a message before the worker gives up and tells the
+     * person (JOB_MAX_ATTEMPTS). Counted in DynamoDB: a receive that ran
+     * nothing (the conversation busy) is not an attempt.
+     */
+    maxAttempts: positiveInt(1, 100).default(3),
+    /**
+     * Receives before SQS moves a message to the dead-letter queue. Default:
+     * maxAttempts + 10, room for receives that find the conversation busy
+     * (each waits a minute) and for a given-up message's last receives.
+     */
+    maxReceiveCount: positiveInt(1, 1000).optional(),
     /** Default: 1.2 x the worker timeout (see infra/README.md for why not 6x). */
     visibilityTimeoutSeconds: positiveInt(30, 43_200).optional(),
   })
@@ -162,6 +172,14 @@ export const infraConfigSchema = z
         message: `must be at least 1.2 x worker.timeoutSeconds (${Math.ceil(config.worker.timeoutSeconds * 1.2)}), or a running turn's message would be delivered again`,
       });
     }
+    const { maxAttempts, maxReceiveCount } = config.queue;
+    if (maxReceiveCount !== undefined && maxReceiveCount < maxAttempts + 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['queue', 'maxReceiveCount'],
+        message: `must be at least queue.maxAttempts + 2 (${maxAttempts + 2}): receives that run nothing (a busy conversation) and the one that finds every attempt interrupted must not dead-letter a message before the worker could tell the person`,
+      });
+    }
     const { reservedConcurrency, maxConcurrency } = config.worker;
     if (
       reservedConcurrency !== undefined &&
@@ -196,7 +214,7 @@ type ParsedConfig = z.output<typeof infraConfigSchema>;
 /** The validated configuration, with the model defaults resolved for the region. */
 export type InfraConfig = Omit<ParsedConfig, 'model' | 'queue'> & {
   model: { provider: 'bedrock' | 'anthropic'; id: string | undefined; extraIds: string[] };
-  queue: { maxReceiveCount: number; visibilityTimeoutSeconds: number };
+  queue: { maxAttempts: number; maxReceiveCount: number; visibilityTimeoutSeconds: number };
 };
 
 export interface InfraConfigIssue {
@@ -243,6 +261,7 @@ export const ENV_OVERRIDES: Record<string, { path: readonly string[]; kind: EnvK
   INFRA_WORKER_BATCH_SIZE: { path: ['worker', 'batchSize'], kind: 'int' },
   INFRA_WORKER_IMAGE_REPOSITORY: { path: ['worker', 'image', 'repositoryName'], kind: 'string' },
   INFRA_WORKER_IMAGE_TAG: { path: ['worker', 'image', 'tagOrDigest'], kind: 'string' },
+  INFRA_MAX_ATTEMPTS: { path: ['queue', 'maxAttempts'], kind: 'int' },
   INFRA_MAX_RECEIVE_COUNT: { path: ['queue', 'maxReceiveCount'], kind: 'int' },
   INFRA_QUEUE_VISIBILITY_TIMEOUT_SECONDS: {
     path: ['queue', 'visibilityTimeoutSeconds'],
@@ -361,7 +380,8 @@ function resolveDefaults(config: ParsedConfig): InfraConfig {
       extraIds: config.model.extraIds ?? (bedrock ? [`${geo}.${HAIKU}`] : []),
     },
     queue: {
-      maxReceiveCount: config.queue.maxReceiveCount,
+      maxAttempts: config.queue.maxAttempts,
+      maxReceiveCount: config.queue.maxReceiveCount ?? config.queue.maxAttempts + 10,
       visibilityTimeoutSeconds:
         config.queue.visibilityTimeoutSeconds ?? Math.ceil(config.worker.timeoutSeconds * 1.2),
     },

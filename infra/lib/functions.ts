@@ -10,12 +10,20 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { JOB_ATTEMPTS_KEY_PREFIX } from '../../src/adapters/aws/dynamo-job-attempts.js';
 import { TURN_CONTROL_KEY_PREFIX } from '../../src/adapters/aws/dynamo-turn-control.js';
 import { DEDUPE_KEY_PREFIX } from '../../src/adapters/aws/dynamo-update-dedupe.js';
 import { HANDLER_ENV } from '../../src/entrypoints/aws/handler-env.js';
 import { bedrockResourceArns } from './bedrock-resources.js';
 import type { InfraConfig } from './config.js';
-import { INGRESS_ENTRY, LOCK_FILE, REPO_ROOT, TSCONFIG, WORKER_DOCKERFILE } from './paths.js';
+import {
+  DEAD_LETTER_ENTRY,
+  INGRESS_ENTRY,
+  LOCK_FILE,
+  REPO_ROOT,
+  TSCONFIG,
+  WORKER_DOCKERFILE,
+} from './paths.js';
 import type { BotSecrets } from './secrets.js';
 
 export interface FunctionsProps {
@@ -23,21 +31,51 @@ export interface FunctionsProps {
   table: dynamodb.Table;
   bucket: s3.Bucket;
   queue: sqs.Queue;
+  /** Fed to the dead-letter consumer. */
+  deadLetterQueue: sqs.Queue;
+  /** Where the dead-letter consumer parks what it consumed (the redrive source). */
+  parkedQueue: sqs.Queue;
   secrets: BotSecrets;
   removalPolicy: RemovalPolicy;
 }
 
+/** Partition-key prefix of reply outbox items (DynamoReplyOutbox). */
+const OUTBOX_KEY_PREFIX = 'O#';
+
+/** The dead-letter consumer's timeout; the dead-letter queue's visibility timeout is 6x. */
+export const DEAD_LETTER_TIMEOUT_SECONDS = 60;
+
+/** esbuild options of the zip-packaged functions (bundled on the synthesizing machine, no Docker). */
+const BUNDLING: nodejs.BundlingOptions = {
+  format: nodejs.OutputFormat.ESM,
+  target: 'node22',
+  // Bundle everything, the AWS SDK included: one minified file loads
+  // faster than the runtime's SDK, and pins the version we tested.
+  externalModules: [],
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  tsconfig: TSCONFIG,
+  // CommonJS dependencies inside an ESM bundle still call require().
+  banner:
+    "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+};
+
 /**
- * The two Lambdas. The ingress is a small esbuild bundle (bundled on the
- * synthesizing machine, no Docker) that answers Telegram fast; the worker is
- * a container image because the agent SDK's CLI binary alone is ~380 MB,
- * past the 250 MB limit of a zip package.
+ * The Lambdas. The ingress is a small esbuild bundle that answers Telegram
+ * fast; the worker is a container image because the agent SDK's CLI binary
+ * alone is ~380 MB, past the 250 MB limit of a zip package; the dead-letter
+ * consumer is another small bundle (no agent: it only tells the person and
+ * parks the job).
  */
 export class Functions extends Construct {
   readonly ingress: nodejs.NodejsFunction;
   readonly worker: lambda.DockerImageFunction;
+  readonly deadLetters: nodejs.NodejsFunction;
   readonly ingressLogs: logs.LogGroup;
   readonly workerLogs: logs.LogGroup;
+  readonly deadLetterLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -61,21 +99,7 @@ export class Functions extends Construct {
       timeout: Duration.seconds(config.ingress.timeoutSeconds),
       projectRoot: REPO_ROOT,
       depsLockFilePath: LOCK_FILE,
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        // Bundle everything, the AWS SDK included: one minified file loads
-        // faster than the runtime's SDK, and pins the version we tested.
-        externalModules: [],
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        tsconfig: TSCONFIG,
-        // CommonJS dependencies inside an ESM bundle still call require().
-        banner:
-          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-      },
+      bundling: BUNDLING,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         [HANDLER_ENV.tableName]: table.tableName,
@@ -139,7 +163,8 @@ export class Functions extends Construct {
         [HANDLER_ENV.tableName]: table.tableName,
         [HANDLER_ENV.transcriptBucket]: bucket.bucketName,
         [HANDLER_ENV.botTokenSecretArn]: secrets.botToken.secretArn,
-        [HANDLER_ENV.maxAttempts]: String(config.queue.maxReceiveCount),
+        // Real attempts; the redrive policy's maxReceiveCount is well above it.
+        [HANDLER_ENV.maxAttempts]: String(config.queue.maxAttempts),
         [HANDLER_ENV.sessionTtlDays]: String(config.sessionTtlDays),
         ...modelEnvironment,
         ...access,
@@ -178,6 +203,62 @@ export class Functions extends Construct {
     } else {
       secrets.anthropicApiKey?.grantRead(this.worker);
     }
+
+    this.deadLetterLogs = new logs.LogGroup(this, 'DeadLetterLogs', {
+      retention,
+      removalPolicy: props.removalPolicy,
+    });
+    const deadLetterLogs = this.deadLetterLogs;
+    this.deadLetters = new nodejs.NodejsFunction(this, 'DeadLetters', {
+      role: functionRole(this, 'DeadLetterRole', deadLetterLogs),
+      description:
+        'Dead letters: tell the person once if nobody did, then park the job for redrive',
+      entry: DEAD_LETTER_ENTRY,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(DEAD_LETTER_TIMEOUT_SECONDS),
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: LOCK_FILE,
+      bundling: BUNDLING,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [HANDLER_ENV.tableName]: table.tableName,
+        [HANDLER_ENV.botTokenSecretArn]: secrets.botToken.secretArn,
+        [HANDLER_ENV.parkedQueueUrl]: props.parkedQueue.queueUrl,
+      },
+      logGroup: deadLetterLogs,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    });
+    // The event source deletes a dead letter once the consumer accepted it,
+    // which it does only after copying it to the parked queue.
+    this.deadLetters.addEventSource(
+      new SqsEventSource(props.deadLetterQueue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+      }),
+    );
+    // Least privilege: read and write reply outbox items (the one failure
+    // message, recorded before it is sent) and attempt items (the
+    // dead-lettered mark a redrive is recognised by), send to the parked
+    // queue, read the bot token.
+    this.deadLetters.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'OutboxAndAttemptRecordsOnly',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': [`${OUTBOX_KEY_PREFIX}*`, `${JOB_ATTEMPTS_KEY_PREFIX}*`],
+          },
+        },
+      }),
+    );
+    props.parkedQueue.grantSendMessages(this.deadLetters);
+    secrets.botToken.grantRead(this.deadLetters);
   }
 }
 

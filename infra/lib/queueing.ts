@@ -7,6 +7,9 @@ export interface QueueingProps {
   visibilityTimeoutSeconds: number;
 }
 
+/** Receives of a dead letter by its consumer before SQS parks it unannounced. */
+export const DEAD_LETTER_MAX_RECEIVE_COUNT = 5;
+
 /**
  * The job queue: SQS FIFO, one message group per conversation, so turns of
  * a conversation run in order and different conversations in parallel.
@@ -14,19 +17,44 @@ export interface QueueingProps {
  * MessageDeduplicationId from the Telegram update, which is stable across
  * Telegram's redeliveries while two different updates with the same text are
  * not duplicates.
+ *
+ * Behind it, two more FIFO queues (infra/README.md, Dead letters):
+ *
+ * - the dead-letter queue, where SQS moves a job whose receives ran out. Its
+ *   consumer tells the person (once) if nobody did, marks the job
+ *   dead-lettered and moves the message on. It cannot leave it there: an
+ *   event source deletes what its function accepted.
+ * - the parked queue, where dead letters rest for 14 days: the consumer
+ *   copies each there, and SQS moves one there itself after the consumer
+ *   failed on it DEAD_LETTER_MAX_RECEIVE_COUNT times. It is the dead-letter
+ *   queue's own dead-letter queue, which is what makes it a valid source for
+ *   a redrive (StartMessageMoveTask) into the job queue.
  */
 export class Queueing extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  readonly parkedQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: QueueingProps) {
     super(scope, id);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+    this.parkedQueue = new sqs.Queue(this, 'Parked', {
       fifo: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       // The longest SQS keeps anything: time to look at what failed and redrive it.
       retentionPeriod: Duration.days(14),
+    });
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      fifo: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      // Longer than the consumer's timeout (DEAD_LETTER_TIMEOUT_SECONDS, functions.ts) x 6.
+      visibilityTimeout: Duration.minutes(6),
+      deadLetterQueue: {
+        queue: this.parkedQueue,
+        maxReceiveCount: DEAD_LETTER_MAX_RECEIVE_COUNT,
+      },
     });
     this.queue = new sqs.Queue(this, 'Jobs', {
       fifo: true,

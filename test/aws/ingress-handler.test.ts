@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -296,6 +297,59 @@ describe('ingress handler', () => {
     const records = await drain();
     expect(records.map((record) => parseJobPayload(record.body).message.body)).toEqual([
       { kind: 'text', text: 'not lost' },
+    ]);
+  });
+
+  it('answers 503 while a claim whose enqueue failed cannot be dropped, then accepts the retry', async () => {
+    let clock = Date.now();
+    // The enqueue fails after the dedupe claim, and so does dropping the claim.
+    const noDeletes = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: aws.dynamoEndpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    noDeletes.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (
+          context.commandName === 'DeleteCommand' ||
+          context.commandName === 'DeleteItemCommand'
+        ) {
+          throw new Error('DynamoDB unavailable');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failDeletes' },
+    );
+    const unreachable = new SQSClient({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const options = { env: env(), secrets, logger: silentLogger, now: () => clock };
+    const broken = createIngressHandler({ ...options, dynamo: noDeletes, sqs: unreachable });
+    const healthy = createIngressHandler({ ...options, dynamo: aws.dynamo, sqs: sqs.client });
+    const update = {
+      update_id: 52,
+      ...textMessageUpdate({ chatId: 111, text: 'still not lost', from: ALLOWED }),
+    };
+    try {
+      expect((await broken(event(update))).statusCode).toBe(503);
+    } finally {
+      unreachable.destroy();
+      noDeletes.destroy();
+    }
+    const before = sends;
+    // The claim is still there, uncommitted: Telegram is asked to retry, not told "done".
+    expect((await healthy(event(update))).statusCode).toBe(503);
+    expect(sends).toBe(before);
+    // Once the claim lapses, the retry is queued, and only once.
+    clock += 61_000;
+    expect((await healthy(event(update))).statusCode).toBe(200);
+    expect((await healthy(event(update))).statusCode).toBe(200);
+    const records = await drain();
+    expect(records.map((record) => parseJobPayload(record.body).message.body)).toEqual([
+      { kind: 'text', text: 'still not lost' },
     ]);
   });
 

@@ -1,12 +1,23 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoConversationIndex } from '../../src/adapters/aws/dynamo-conversation-index.js';
+import { DynamoConversationLease } from '../../src/adapters/aws/dynamo-conversation-lease.js';
 import { DynamoTurnControl } from '../../src/adapters/aws/dynamo-turn-control.js';
 import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
+import {
+  createDeadLetterHandler,
+  type DeadLetterHandler,
+} from '../../src/entrypoints/aws/dead-letter-handler.js';
 import {
   createIngressHandler,
   type IngressHandler,
@@ -97,8 +108,11 @@ function workerOptions(overrides: Partial<WorkerOptions> = {}): WorkerOptions {
   };
 }
 
-function post(update: Record<string, unknown>): ReturnType<IngressHandler> {
-  return ingress({
+function post(
+  update: Record<string, unknown>,
+  to: IngressHandler = ingress,
+): ReturnType<IngressHandler> {
+  return to({
     version: '2.0',
     routeKey: 'POST /telegram/webhook',
     rawPath: '/telegram/webhook',
@@ -145,6 +159,96 @@ beforeAll(async () => {
     logger: silentLogger,
   });
 });
+
+/** The ingress handler in front of another queue. */
+function ingressFor(queue: SqsEmulator): IngressHandler {
+  return createIngressHandler({
+    env: {
+      TABLE_NAME: aws.tableName,
+      JOB_QUEUE_URL: queue.queueUrl,
+      TELEGRAM_BOT_TOKEN_SECRET_ARN: ARN.token,
+      TELEGRAM_WEBHOOK_SECRET_ARN: ARN.webhook,
+      TELEGRAM_ALLOWED_USER_IDS: '107,108,109',
+      TELEGRAM_API_ROOT: api.apiRoot,
+      TENANT: 'e2e',
+    },
+    secrets,
+    dynamo: aws.dynamo,
+    sqs: queue.client,
+    logger: silentLogger,
+  });
+}
+
+/** The worker of another queue. */
+function workerFor(queue: SqsEmulator, overrides: Partial<WorkerOptions> = {}): LambdaWorker {
+  const base = workerOptions();
+  return createWorker({
+    ...base,
+    env: { ...base.env, JOB_QUEUE_URL: queue.queueUrl },
+    sqs: queue.client,
+    ...overrides,
+  });
+}
+
+/** A FIFO queue the dead-letter consumer parks dead letters in (the redrive source). */
+async function createParkedQueue(client: SQSClient): Promise<string> {
+  const { QueueUrl } = await client.send(
+    new CreateQueueCommand({
+      QueueName: `parked-${Math.random().toString(36).slice(2, 10)}.fifo`,
+      Attributes: { FifoQueue: 'true' },
+    }),
+  );
+  return QueueUrl as string;
+}
+
+function deadLetterConsumer(queue: SqsEmulator, parkedQueueUrl: string): DeadLetterHandler {
+  return createDeadLetterHandler({
+    env: {
+      TABLE_NAME: aws.tableName,
+      TELEGRAM_BOT_TOKEN_SECRET_ARN: ARN.token,
+      PARKED_QUEUE_URL: parkedQueueUrl,
+      TELEGRAM_API_ROOT: api.apiRoot,
+    },
+    secrets,
+    dynamo: aws.dynamo,
+    sqs: queue.client,
+    logger: silentLogger,
+  });
+}
+
+/** A runner that answers (or fails while `fail()` says so), counting its turns. */
+function countingRunner(fail: () => boolean = () => false): TurnRunner & { runs: number } {
+  const runner = {
+    runs: 0,
+    async runTurn(request: { prompt: string }) {
+      runner.runs += 1;
+      return {
+        outcome: fail() ? ('error' as const) : ('success' as const),
+        text: `answer: ${request.prompt}`,
+        sessionId: null,
+        startedSession: false,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        durationMs: 1,
+      };
+    },
+    async resetConversation() {},
+  };
+  return runner;
+}
+
+async function receiveAll(client: SQSClient, queueUrl: string) {
+  const { Messages } = await client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      AttributeNames: ['All'],
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
+  return Messages ?? [];
+}
 
 afterAll(async () => {
   await Promise.all([aws?.stop(), sqs?.stop(), api?.stop(), model.stop()]);
@@ -368,6 +472,130 @@ describe('AWS pipeline', () => {
   });
 });
 
+describe('AWS pipeline: dead letters', () => {
+  // A queue whose receives outnumber the worker's attempts, as the stack sets it up.
+  let roomy: SqsEmulator;
+
+  beforeAll(async () => {
+    roomy = await startSqsEmulator({ maxReceiveCount: MAX_ATTEMPTS + 2 });
+  });
+
+  afterAll(async () => {
+    await roomy?.stop();
+  });
+
+  it('tells the person once when the worker was killed on the last receive, and parks the job', async () => {
+    const chatId = 107;
+    const runner = countingRunner(() => true);
+    const worker = createWorker(workerOptions({ runner, retryDelaySeconds: () => 0 }));
+    const parkedUrl = await createParkedQueue(sqs.client);
+    try {
+      await post(message(chatId, 'this one gets the worker killed'), ingressFor(sqs));
+      // First receive: a failed attempt, retried silently.
+      const first = await deliverNext(worker.handle);
+      expect(failures(first.response)).toEqual(first.records.map((record) => record.messageId));
+      // Last receive: the invocation is killed (out of memory) and answers nothing.
+      await waitUntil(async () => (await sqs.receiveRecords(10, 1)).length > 0);
+    } finally {
+      await worker.close();
+    }
+    expect(api.sentMessages(chatId)).toEqual([]);
+
+    const consumer = deadLetterConsumer(sqs, parkedUrl);
+    let consumed: Awaited<ReturnType<SqsEmulator['deliverDeadLetters']>> | undefined;
+    await waitUntil(async () => {
+      // SQS moves the message on the receive after its last.
+      await sqs.deliver(worker.handle, lambdaContext(), { visibilityTimeoutSeconds: 1 });
+      consumed = await sqs.deliverDeadLetters(consumer, lambdaContext());
+      return consumed.records.length > 0;
+    });
+    expect(failures(consumed?.response)).toEqual([]);
+    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEFAULT_TEXTS.failed]);
+    expect(runner.runs).toBe(1);
+    // Parked for an operator, not gone: the body is the job, ready for a redrive.
+    const parked = await receiveAll(sqs.client, parkedUrl);
+    expect(parked.map((entry) => JSON.parse(entry.Body ?? '{}').message?.body)).toEqual([
+      { kind: 'text', text: 'this one gets the worker killed' },
+    ]);
+  });
+
+  it('does not use up an attempt on a lease conflict: busy receives run nothing, the next one answers', async () => {
+    const chatId = 108;
+    const conversation = 'e2e:telegram:108:-';
+    const runner = countingRunner();
+    const worker = workerFor(roomy, { runner });
+    const leases = new DynamoConversationLease({ client: aws.dynamo, tableName: aws.tableName });
+    const held = await leases.acquire(conversation, 'another-invocation', 600_000);
+    expect(held).not.toBeNull();
+    try {
+      await post(message(chatId, 'wait for the other turn'), ingressFor(roomy));
+      // As many receives as the worker has attempts, each finding the conversation busy.
+      for (let receive = 1; receive <= MAX_ATTEMPTS; receive++) {
+        const { records, response } = await deliverNext(worker.handle, roomy);
+        expect(records.map((record) => record.attributes.ApproximateReceiveCount)).toEqual([
+          String(receive),
+        ]);
+        expect(failures(response)).toEqual(records.map((record) => record.messageId));
+      }
+      expect(runner.runs).toBe(0);
+      if (held) await leases.release(held);
+      const { response } = await deliverNext(worker.handle, roomy);
+      expect(failures(response)).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+    expect(runner.runs).toBe(1);
+    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([
+      'answer: wait for the other turn',
+    ]);
+  });
+
+  it('runs a job redriven from the dead-letter queue again, and answers it', async () => {
+    const chatId = 109;
+    let failing = true;
+    const runner = countingRunner(() => failing);
+    const worker = workerFor(roomy, { runner, retryDelaySeconds: () => 0 });
+    const parkedUrl = await createParkedQueue(roomy.client);
+    const consumer = deadLetterConsumer(roomy, parkedUrl);
+    try {
+      await post(message(chatId, 'worth another go'), ingressFor(roomy));
+      // Attempts run out, the person is told, the receives run out: dead-lettered, parked.
+      await waitUntil(async () => {
+        await roomy.deliver(worker.handle, lambdaContext(), { visibilityTimeoutSeconds: 1 });
+        return (await roomy.deliverDeadLetters(consumer, lambdaContext())).records.length > 0;
+      });
+      expect(runner.runs).toBe(MAX_ATTEMPTS);
+      expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEFAULT_TEXTS.failed]);
+
+      // The operator fixed the cause and redrives the parked message into the job queue.
+      failing = false;
+      const [parked] = await receiveAll(roomy.client, parkedUrl);
+      expect(parked).toBeDefined();
+      await roomy.client.send(
+        new SendMessageCommand({
+          QueueUrl: roomy.queueUrl,
+          MessageBody: parked?.Body,
+          MessageGroupId: parked?.Attributes?.MessageGroupId,
+          // The emulator would drop the original id as a repeat; SQS's move task does not.
+          MessageDeduplicationId: `redrive-${parked?.MessageId}`,
+        }),
+      );
+      await roomy.client.send(
+        new DeleteMessageCommand({ QueueUrl: parkedUrl, ReceiptHandle: parked?.ReceiptHandle }),
+      );
+      const { response } = await deliverNext(worker.handle, roomy);
+      expect(failures(response)).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+    expect(runner.runs).toBe(MAX_ATTEMPTS + 1);
+    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([
+      DEFAULT_TEXTS.failed,
+      'answer: worth another go',
+    ]);
+  });
+});
+
 function unusedRunner(): TurnRunner {
   return {
     runTurn: () => Promise.reject(new Error('no turn expected')),
@@ -376,10 +604,10 @@ function unusedRunner(): TurnRunner {
 }
 
 /** The next delivery that finds a message (hidden for a second), as the event source mapping polls. */
-async function deliverNext(handle: LambdaWorker['handle']) {
+async function deliverNext(handle: LambdaWorker['handle'], queue: SqsEmulator = sqs) {
   let delivery: Awaited<ReturnType<SqsEmulator['deliver']>> | undefined;
   await waitUntil(async () => {
-    delivery = await sqs.deliver(handle, lambdaContext(), { visibilityTimeoutSeconds: 1 });
+    delivery = await queue.deliver(handle, lambdaContext(), { visibilityTimeoutSeconds: 1 });
     return delivery.records.length > 0;
   });
   return delivery as Awaited<ReturnType<SqsEmulator['deliver']>>;

@@ -136,6 +136,7 @@ export async function startAwsEmulators(
             const input = args.input as {
               TableName?: string;
               Key?: GetItemCommand['input']['Key'];
+              Item?: NonNullable<GetItemCommand['input']['Key']>;
               ReturnValuesOnConditionCheckFailure?: string;
             };
             if (
@@ -146,7 +147,11 @@ export async function startAwsEmulators(
               const current = await reader.send(
                 new GetItemCommand({
                   TableName: input.TableName,
-                  Key: input.Key,
+                  // A put names its key in the item.
+                  Key: input.Key ?? {
+                    pk: input.Item?.pk ?? { S: '' },
+                    sk: input.Item?.sk ?? { S: '' },
+                  },
                   ConsistentRead: true,
                 }),
               );

@@ -69,6 +69,11 @@ export interface SqsEmulator {
   ): Promise<{ records: SQSRecord[]; response: SQSBatchResponse | undefined }>;
   /** Messages in the dead-letter queue (received, so hidden for a while). */
   deadLetters(): Promise<Message[]>;
+  /** `deliver`, from the dead-letter queue: one poll of the dead-letter consumer's event source. */
+  deliverDeadLetters(
+    handle: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>,
+    context: Context,
+  ): Promise<{ records: SQSRecord[]; response: SQSBatchResponse | undefined }>;
   stop(): Promise<void>;
 }
 
@@ -141,13 +146,17 @@ export async function startSqsEmulator(
   const queueUrl = queue.QueueUrl as string;
   const queueArn = await arnOf(queueUrl);
 
-  const receiveRecords = async (
+  const dlqArn = await arnOf(dlqUrl);
+
+  const receiveFrom = async (
+    url: string,
+    arn: string,
     max = 10,
     visibilityTimeoutSeconds?: number,
   ): Promise<SQSRecord[]> => {
     const { Messages } = await client.send(
       new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
+        QueueUrl: url,
         MaxNumberOfMessages: max,
         VisibilityTimeout: visibilityTimeoutSeconds,
         // The emulator answers the older attribute parameter; send both.
@@ -155,7 +164,34 @@ export async function startSqsEmulator(
         MessageSystemAttributeNames: ['All'],
       }),
     );
-    return (Messages ?? []).map((message) => toRecord(message, queueArn));
+    return (Messages ?? []).map((message) => toRecord(message, arn));
+  };
+  const receiveRecords = (max?: number, visibilityTimeoutSeconds?: number) =>
+    receiveFrom(queueUrl, queueArn, max, visibilityTimeoutSeconds);
+
+  /** One poll of an event source mapping on `url`: receive, handle, delete the successes. */
+  const deliverFrom = async (
+    url: string,
+    records: SQSRecord[],
+    handle: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>,
+    context: Context,
+  ) => {
+    if (records.length === 0) return { records, response: undefined };
+    const response = await handle({ Records: records }, context);
+    const failed = new Set(response.batchItemFailures.map((item) => item.itemIdentifier));
+    const done = records.filter((record) => !failed.has(record.messageId));
+    if (done.length > 0) {
+      await client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: url,
+          Entries: done.map((record, index) => ({
+            Id: String(index),
+            ReceiptHandle: record.receiptHandle,
+          })),
+        }),
+      );
+    }
+    return { records, response };
   };
 
   return {
@@ -168,22 +204,10 @@ export async function startSqsEmulator(
     receiveRecords,
     async deliver(handle, context, options = {}) {
       const records = await receiveRecords(options.max, options.visibilityTimeoutSeconds);
-      if (records.length === 0) return { records, response: undefined };
-      const response = await handle({ Records: records }, context);
-      const failed = new Set(response.batchItemFailures.map((item) => item.itemIdentifier));
-      const done = records.filter((record) => !failed.has(record.messageId));
-      if (done.length > 0) {
-        await client.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: done.map((record, index) => ({
-              Id: String(index),
-              ReceiptHandle: record.receiptHandle,
-            })),
-          }),
-        );
-      }
-      return { records, response };
+      return deliverFrom(queueUrl, records, handle, context);
+    },
+    async deliverDeadLetters(handle, context) {
+      return deliverFrom(dlqUrl, await receiveFrom(dlqUrl, dlqArn), handle, context);
     },
     async deadLetters() {
       const { Messages } = await client.send(

@@ -1,8 +1,9 @@
 /**
  * AWS adapters: DynamoDB (and S3) behind the session store, the conversation
  * index, update dedupe, conversation leases, turn control and the reply
- * outbox; the SQS FIFO job sink the ingress sends to, and the record
- * processor that gives SQS records their queue semantics in the worker. Each lives in its
+ * outbox, real attempt counts; the SQS FIFO job sink the ingress sends to,
+ * the record processor that gives SQS records their queue semantics in the
+ * worker, and the dead-letter processor behind the dead-letter queue. Each lives in its
  * own file; import from a file directly where bundle size matters (the
  * ingress needs only the dedupe, the turn control's `requestStop` and the
  * job sink, none of which pulls in the Agent SDK).
@@ -16,6 +17,12 @@ export {
   DynamoConversationLease,
   type DynamoConversationLeaseOptions,
 } from './dynamo-conversation-lease.js';
+export {
+  DynamoJobAttempts,
+  type DynamoJobAttemptsOptions,
+  JOB_ATTEMPTS_KEY_PREFIX,
+  type JobAttempts,
+} from './dynamo-job-attempts.js';
 export {
   DynamoReplyOutbox,
   type DynamoReplyOutboxOptions,
@@ -36,6 +43,12 @@ export {
 } from './dynamo-update-dedupe.js';
 export { AwsStorageError, SessionContentionError, TranscriptCorruptError } from './errors.js';
 export { PowertoolsSecretSource, type PowertoolsSecretSourceOptions } from './secret-source.js';
+export {
+  type DeadLetterPark,
+  SqsDeadLetterPark,
+  SqsDeadLetterProcessor,
+  type SqsDeadLetterProcessorOptions,
+} from './sqs-dead-letter-processor.js';
 export {
   CONTROL_GROUP_SUFFIX,
   deduplicationId,

@@ -9,6 +9,7 @@ import { conversationId } from '../../domain/conversation.js';
 import type { InboundMessage, LaneKind } from '../../domain/inbound-message.js';
 import type { ConversationLease, Lease } from '../../ports/conversation-lease.js';
 import { InMemoryTurnControl } from '../memory/in-memory-turn-control.js';
+import type { JobAttempts } from './dynamo-job-attempts.js';
 import { messageGroupId } from './sqs-job-sink.js';
 import {
   defaultRetryDelaySeconds,
@@ -71,6 +72,27 @@ class RecordingVisibility implements MessageVisibility {
   async change(record: SQSRecord, seconds: number): Promise<void> {
     if (this.failure) throw this.failure;
     this.changes.push({ messageId: record.messageId, seconds });
+  }
+}
+
+/** Attempt counts in a Map, with the same rules as DynamoJobAttempts. */
+class MemoryJobAttempts implements JobAttempts {
+  readonly counts = new Map<string, number>();
+  readonly deadLettered = new Set<string>();
+
+  async begin(jobId: string): Promise<number | 'redriven'> {
+    if (this.deadLettered.has(jobId)) return 'redriven';
+    const count = (this.counts.get(jobId) ?? 0) + 1;
+    this.counts.set(jobId, count);
+    return count;
+  }
+  async restart(jobId: string): Promise<number> {
+    this.deadLettered.delete(jobId);
+    this.counts.set(jobId, 1);
+    return 1;
+  }
+  async markDeadLettered(jobId: string): Promise<void> {
+    this.deadLettered.add(jobId);
   }
 }
 
@@ -338,5 +360,98 @@ describe('SqsRecordProcessor', () => {
 
   it('backs off exponentially by default, up to five minutes', () => {
     expect([1, 2, 3, 4, 5, 6].map(defaultRetryDelaySeconds)).toEqual([15, 30, 60, 120, 240, 300]);
+  });
+
+  describe('with counted attempts', () => {
+    let attempts: MemoryJobAttempts;
+    const counted = (extra: Partial<SqsRecordProcessorOptions> = {}) =>
+      processor({ attempts, outbox, ...extra });
+
+    beforeEach(() => {
+      attempts = new MemoryJobAttempts();
+    });
+
+    it('does not use up an attempt on a lease conflict, even on what SQS counts as the last receive', async () => {
+      const message = testMessage({ chatId: 31, text: 'wait your turn' });
+      const id = conversationId(message.conversation);
+      await lease.acquire(id, 'invocation-0', 600_000);
+      // Every receive so far found the conversation busy.
+      for (let receive = 1; receive <= MAX_ATTEMPTS; receive++) {
+        const busy = jobRecord('turn', message, receive);
+        await expect(counted().processRecord(busy)).rejects.toThrow('conversation busy');
+      }
+      expect(handled).toBe(0);
+      expect(attempts.counts.get(message.id)).toBeUndefined();
+      expect(channel.sent).toEqual([]);
+
+      lease.held.clear();
+      const free = jobRecord('turn', message, MAX_ATTEMPTS + 1);
+      expect(failures(await counted().process([free]))).toEqual([]);
+      // The first real attempt: it runs, rather than being given up as interrupted.
+      expect(runner.prompts).toEqual(['wait your turn']);
+      expect(channel.texts()).toEqual(['echo: wait your turn']);
+      expect(attempts.counts.get(message.id)).toBe(1);
+    });
+
+    it('decides retries and giving up by the counted attempt, not the receive count', async () => {
+      runner.setFallback(failingTurn);
+      const message = testMessage({ text: 'flaky again' });
+      const record = jobRecord('turn', message, 7);
+      await expect(counted().processRecord(record)).rejects.toBeInstanceOf(RecordFailedError);
+      // Attempt 1 of 3: a silent retry after the first backoff.
+      expect(visibility.changes).toEqual([{ messageId: record.messageId, seconds: 10 }]);
+      expect(channel.sent).toEqual([]);
+      for (let n = 2; n <= MAX_ATTEMPTS; n++) {
+        await expect(
+          counted().processRecord(jobRecord('turn', message, 7 + n)),
+        ).rejects.toBeInstanceOf(RecordFailedError);
+      }
+      expect(channel.texts()).toEqual([DEFAULT_TEXTS.failed]);
+      expect(runner.requests).toHaveLength(MAX_ATTEMPTS);
+    });
+
+    it('runs a job redriven from the dead-letter queue afresh instead of ending on its failure notice', async () => {
+      runner.next(failingTurn);
+      const message = testMessage({ chatId: 32, text: 'try me again' });
+      const single = processor({
+        attempts,
+        outbox,
+        worker: {
+          handle: (input) => {
+            handled++;
+            return new ConversationWorker({
+              runner,
+              channel,
+              outbox,
+              turns,
+              conversations: fixedConversationIndex({}),
+              maxAttempts: 1,
+              progress: false,
+              now: () => NOW,
+            }).handle(input);
+          },
+        },
+      });
+      await expect(single.processRecord(jobRecord('turn', message))).rejects.toBeInstanceOf(
+        RecordFailedError,
+      );
+      expect(channel.texts()).toEqual([DEFAULT_TEXTS.failed]);
+      expect((await outbox.get(message.id))?.disposition).toBe('failed');
+
+      // On its way to the dead-letter queue it still ends on the notice...
+      await expect(single.processRecord(jobRecord('turn', message, 2))).rejects.toBeInstanceOf(
+        RecordFailedError,
+      );
+      expect(runner.requests).toHaveLength(1);
+
+      // ...but once it got there (the dead-letter consumer marks it), a redrive runs it again.
+      await attempts.markDeadLettered(message.id);
+      const redriven = jobRecord('turn', message, 1);
+      expect(failures(await single.process([redriven]))).toEqual([]);
+      expect(runner.requests).toHaveLength(2);
+      expect(channel.texts()).toEqual([DEFAULT_TEXTS.failed, 'echo: try me again']);
+      expect(attempts.counts.get(message.id)).toBe(1);
+      expect(attempts.deadLettered.has(message.id)).toBe(false);
+    });
   });
 });

@@ -11,12 +11,21 @@
  * - retry (turn or delivery failed, attempts left) -> failed record, visible
  *   again after a short backoff (ChangeMessageVisibility) instead of the
  *   queue's long visibility timeout.
- * - given up -> on the last receive (`ApproximateReceiveCount` = the
- *   worker's maxAttempts, the redrive policy's maxReceiveCount) the core
- *   sends the person one failure message; the record fails once more and SQS
- *   moves it to the dead-letter queue instead of delivering it again.
+ * - given up -> on the last attempt the core sends the person one failure
+ *   message; the record fails at once, and every later delivery finds that
+ *   notice in the reply outbox and fails again, until SQS's receives run out
+ *   and it moves the message to the dead-letter queue.
  * - a body that is not a job -> logged, failed at once, dead-lettered after
  *   the receives; it never reaches the core.
+ *
+ * Attempts: with `attempts` (DynamoJobAttempts, as on Lambda) an attempt is
+ * counted only when the job is about to run, so a receive that ran nothing
+ * (lease busy, too little time) uses none; the queue's maxReceiveCount is
+ * set well above the worker's maxAttempts for those. Without it, the
+ * attempt is SQS's `ApproximateReceiveCount`. A job that comes back after
+ * it reached the dead-letter queue (an operator's redrive) is counted
+ * afresh and its failure notice dropped from the outbox, so it really runs
+ * again instead of ending on the old notice.
  *
  * Turn-lane records hold the conversation's lease while they run (until the
  * invocation's end, so it needs no renewal); one whose conversation is leased
@@ -36,6 +45,8 @@ import { conversationId } from '../../domain/conversation.js';
 import { AgentError, errorMessage } from '../../domain/errors.js';
 import type { ConversationLease, Lease } from '../../ports/conversation-lease.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { ReplyOutbox } from '../../ports/reply-outbox.js';
+import type { JobAttempts } from './dynamo-job-attempts.js';
 import { CONTROL_GROUP_SUFFIX, type JobPayload, parseJobPayload } from './sqs-job-sink.js';
 
 /** What handles a job: the core's ConversationWorker. */
@@ -65,6 +76,10 @@ export interface SqsRecordProcessorOptions {
   retryDelaySeconds?: ((attempt: number) => number) | undefined;
   /** Backoff when another invocation holds the conversation (default 60 s). */
   leaseBusyDelaySeconds?: number | undefined;
+  /** Counts real attempts (default: SQS's receive count is the attempt). */
+  attempts?: JobAttempts | undefined;
+  /** The core's reply outbox: a redriven job's failure notice is dropped from it. */
+  outbox?: Pick<ReplyOutbox, 'get' | 'delete'> | undefined;
   logger?: Logger | undefined;
   now?: (() => number) | undefined;
 }
@@ -126,7 +141,8 @@ export class SqsRecordProcessor {
   /** One record; resolves when SQS may delete it, throws RecordFailedError otherwise. */
   async processRecord(record: SQSRecord): Promise<void> {
     const logger = this.#logger;
-    const attempt = Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1);
+    const receive = Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1);
+    let attempt = receive;
     let payload: JobPayload;
     try {
       payload = parseJobPayload(record.body);
@@ -140,7 +156,7 @@ export class SqsRecordProcessor {
     }
     const { kind, message } = payload;
     const id = conversationId(message.conversation);
-    const log = { messageId: record.messageId, conversationId: id, kind, attempt };
+    const log = { messageId: record.messageId, conversationId: id, kind, receive };
     const { lease: leases, deadlineAt, endsAt, owner } = this.#options;
 
     let lease: Lease | null = null;
@@ -167,10 +183,11 @@ export class SqsRecordProcessor {
 
     let result: BatchResult;
     try {
+      attempt = await this.#countAttempt(message.id, receive, log);
       result = await this.#options.worker.handle({ kind, messages: [message], attempt });
     } catch (error) {
       // Storage failed around the turn (the outbox, say): try again later.
-      logger.error('handling a message failed', { ...log, error: errorMessage(error) });
+      logger.error('handling a message failed', { ...log, attempt, error: errorMessage(error) });
       return this.#fail(record, this.#retryDelay(attempt), errorMessage(error));
     } finally {
       if (lease) {
@@ -191,15 +208,35 @@ export class SqsRecordProcessor {
         // receive, or a redelivery finds the outbox entry and ends here too.
         logger.error('message given up; it goes to the dead-letter queue', {
           ...log,
+          attempt,
           error: result.error,
         });
         return this.#fail(record, 0, result.error ?? 'given up');
       case 'retry':
-        logger.warn('message will be retried', { ...log, error: result.error });
+        logger.warn('message will be retried', { ...log, attempt, error: result.error });
         return this.#fail(record, this.#retryDelay(attempt), result.error);
       case 'released':
         return this.#fail(record, 0, 'released');
     }
+  }
+
+  /** The attempt this run is: counted, or the receive count without a counter. */
+  async #countAttempt(
+    jobId: string,
+    receive: number,
+    log: Record<string, unknown>,
+  ): Promise<number> {
+    const { attempts, outbox } = this.#options;
+    if (!attempts) return receive;
+    const counted = await attempts.begin(jobId);
+    if (counted !== 'redriven') return counted;
+    // Back from the dead-letter queue: an operator redrove it to run again.
+    // Its failure notice is not an answer; an answer not fully delivered is
+    // kept, and its delivery finished.
+    const entry = await outbox?.get(jobId);
+    if (entry?.disposition === 'failed') await outbox?.delete(jobId);
+    this.#logger.info('redriven message runs afresh', log);
+    return attempts.restart(jobId);
   }
 
   async #run(records: SQSRecord[], context: Context | undefined): Promise<SQSBatchResponse> {

@@ -1,4 +1,5 @@
 import { conversationId } from '../../domain/conversation.js';
+import { AgentError } from '../../domain/errors.js';
 import { type InboundMessage, type LaneKind, laneOf } from '../../domain/inbound-message.js';
 import type { EnqueueResult, JobSink } from '../../ports/job-queue.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
@@ -14,6 +15,15 @@ export interface IngressOptions {
   /** Called after a message was stored (the local pool wakes up). */
   onEnqueued?: ((kind: LaneKind) => void) | undefined;
   logger?: Logger | undefined;
+}
+
+/**
+ * Another hand-off of the same id is in flight, or one failed and its claim
+ * could not be dropped: the sender must retry later (the ingress answers 503),
+ * neither queued twice nor acknowledged as a duplicate and lost.
+ */
+export class UpdatePendingError extends AgentError {
+  static override readonly errorName = 'UpdatePendingError';
 }
 
 /**
@@ -48,7 +58,11 @@ export class Ingress {
   private async enqueueOnce(message: InboundMessage, kind: LaneKind): Promise<EnqueueResult> {
     const { dedupe, queue } = this.options;
     if (!dedupe) return queue.enqueue(message, kind);
-    if (!(await dedupe.markSeen(message.id))) return 'duplicate';
+    const claim = await dedupe.claim(message.id);
+    if (claim === 'duplicate') return 'duplicate';
+    if (claim === 'pending') {
+      throw new UpdatePendingError(`message ${message.id} is being queued by another delivery`);
+    }
     let result: EnqueueResult;
     try {
       result = await queue.enqueue(message, kind);

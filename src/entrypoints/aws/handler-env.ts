@@ -21,8 +21,14 @@ export const HANDLER_ENV = {
   transcriptBucket: 'TRANSCRIPT_BUCKET',
   /** SQS FIFO queue URL (ingress sends; the worker is fed by the event source). */
   jobQueueUrl: 'JOB_QUEUE_URL',
-  /** Receives before the dead-letter queue: the worker sends its one failure message on the last. */
+  /**
+   * Real attempts at a job (counted in DynamoDB; a receive that ran nothing
+   * is not one): the worker sends its one failure message on the last. The
+   * queue's maxReceiveCount is set well above it.
+   */
   maxAttempts: 'JOB_MAX_ATTEMPTS',
+  /** The parked queue the dead-letter consumer moves dead letters to (redrive source). */
+  parkedQueueUrl: 'PARKED_QUEUE_URL',
   botTokenSecretArn: 'TELEGRAM_BOT_TOKEN_SECRET_ARN',
   webhookSecretArn: 'TELEGRAM_WEBHOOK_SECRET_ARN',
   /** Only with model provider `anthropic`. */

@@ -81,7 +81,7 @@ export interface WorkerSettings {
   /** Set when the model is reached through the Anthropic API with a key from Secrets Manager. */
   anthropicApiKeySecretArn: string | undefined;
   useBedrock: boolean;
-  /** Receives of one message before SQS moves it to the dead-letter queue (the redrive policy's). */
+  /** Real attempts at one message before the worker gives up (a lease conflict is none). */
   maxAttempts: number;
   queueUrl: string | undefined;
   telegramApiRoot: string | undefined;
@@ -103,5 +103,29 @@ export function loadWorkerSettings(env: Env, cwd = process.cwd()): WorkerSetting
     telegramApiRoot: values[ENV.telegramApiRoot],
     dataDir: path.resolve(cwd, values[ENV.dataDir] ?? path.join(tmpdir(), 'agent-data')),
     agentDir: path.resolve(cwd, values[ENV.agentDir] ?? 'agent'),
+  };
+}
+
+const deadLetterSchema = z.object({
+  [ENV.tableName]: required('the DynamoDB table'),
+  [ENV.botTokenSecretArn]: required('the bot token secret ARN'),
+  [ENV.parkedQueueUrl]: required('the parked queue URL').pipe(z.url()),
+  [ENV.telegramApiRoot]: httpUrl,
+});
+
+export interface DeadLetterSettings {
+  tableName: string;
+  botTokenSecretArn: string;
+  parkedQueueUrl: string;
+  telegramApiRoot: string | undefined;
+}
+
+export function loadDeadLetterSettings(env: Env): DeadLetterSettings {
+  const values = parseEnv(deadLetterSchema, env);
+  return {
+    tableName: values[ENV.tableName],
+    botTokenSecretArn: values[ENV.botTokenSecretArn],
+    parkedQueueUrl: values[ENV.parkedQueueUrl],
+    telegramApiRoot: values[ENV.telegramApiRoot],
   };
 }

@@ -12,7 +12,9 @@
  * secret; 413 for a body over MAX_UPDATE_BYTES, refused before it is decoded
  * or parsed; 5xx when
  * DynamoDB or SQS cannot take the update, so Telegram retries it (the dedupe
- * claim is dropped first). `/stop` reaches a running turn from here
+ * claim is dropped first), and 503 while an earlier delivery's claim on the
+ * same update is not committed (in flight, or left by a failed enqueue whose
+ * claim could not be dropped) until it commits or lapses. `/stop` reaches a running turn from here
  * (StopFirstSink), without queueing behind it. A refused stranger is answered
  * once an hour at most (DynamoRefusalLimiter), however often they write.
  *
@@ -65,6 +67,17 @@ export interface IngressHandlerOptions {
   now?: () => number;
 }
 
+/**
+ * The ingress's AWS calls are time-boxed so a slow DynamoDB or SQS ends in a
+ * 503 (Telegram retries) well inside the function's timeout (10 s by
+ * default), never in a Lambda timeout that leaves a claim half-made: at most
+ * two tries of 3.5 s each per call.
+ */
+const TIME_BOXED = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500 },
+} as const;
+
 export type IngressHandler = (
   event: APIGatewayProxyEventV2,
   context?: Context,
@@ -90,8 +103,8 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
   const wire = (): Wiring => {
     if (wiring) return wiring;
     const settings = loadIngressSettings(options.env ?? process.env);
-    const dynamo = options.dynamo ?? new DynamoDBClient({});
-    const sqs = options.sqs ?? new SQSClient({});
+    const dynamo = options.dynamo ?? new DynamoDBClient(TIME_BOXED);
+    const sqs = options.sqs ?? new SQSClient(TIME_BOXED);
     const secrets = options.secrets ?? new PowertoolsSecretSource();
     const sink = new StopFirstSink(
       new SqsJobSink({ client: sqs, queueUrl: settings.queueUrl }),

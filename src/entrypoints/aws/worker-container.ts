@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoConversationIndex } from '../../adapters/aws/dynamo-conversation-index.js';
 import { DynamoConversationLease } from '../../adapters/aws/dynamo-conversation-lease.js';
+import { DynamoJobAttempts } from '../../adapters/aws/dynamo-job-attempts.js';
 import { DynamoReplyOutbox } from '../../adapters/aws/dynamo-reply-outbox.js';
 import { DynamoSessionStore } from '../../adapters/aws/dynamo-session-store.js';
 import { PowertoolsSecretSource } from '../../adapters/aws/secret-source.js';
@@ -104,6 +105,8 @@ export async function composeWorkerContainer(options: WorkerContainerOptions, lo
     conversations,
     outbox: new DynamoReplyOutbox({ client: dynamo, tableName }),
     lease: new DynamoConversationLease({ client: dynamo, tableName }),
+    /** Real attempts per job: a receive that ran nothing is not one. */
+    attempts: new DynamoJobAttempts({ client: dynamo, tableName }),
     visibility: new SqsMessageVisibility({ client: sqs, queueUrl: settings.queueUrl }),
     /** Stops the runtime (model gateway) and the clients made here. */
     async close() {

@@ -112,6 +112,8 @@ export function createWorker(options: WorkerOptions = {}): LambdaWorker {
     const processor = new SqsRecordProcessor({
       worker,
       lease: c.lease,
+      attempts: c.attempts,
+      outbox: c.outbox,
       visibility: c.visibility,
       owner: context.awsRequestId,
       deadlineAt,
