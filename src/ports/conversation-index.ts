@@ -11,6 +11,15 @@ export interface ConversationRecord {
   sessionId: string | null;
   /** The SDK's project key of the session (derived from the working directory). */
   projectKey: string | null;
+  /**
+   * The uuid of the last transcript entry of the session's last settled turn
+   * (answered, stopped or cut at a limit): the next turn resumes at it, so
+   * whatever a failed attempt appended after it (the retried message, a
+   * partial answer) is never on the path the model sees. Null when no turn of
+   * the session has recorded one (and on records older than the field): the
+   * session is then resumed at its latest entry.
+   */
+  lastGoodEntry: string | null;
   createdAt: number;
   updatedAt: number;
   /** After this instant (epoch ms) the conversation starts fresh. */
@@ -39,6 +48,8 @@ export interface ConversationRecord {
 export interface TurnRecord {
   sessionId: string;
   projectKey: string;
+  /** See ConversationRecord.lastGoodEntry; absent or null clears it. */
+  lastGoodEntry?: string | null | undefined;
   inputTokens: number;
   outputTokens: number;
   /** This turn's cost, added to the conversation's total. */
@@ -78,7 +89,7 @@ export interface ConversationIndex {
     expectedVersion: number | null,
   ): Promise<ConversationRecord>;
   /**
-   * Forget the session (`/new`, expiry): the next turn starts a fresh one.
+   * Forget the session and its last good entry (`/new`, expiry): the next turn starts a fresh one.
    * Conversation totals are kept; `sessionCostUsd` goes back to zero.
    */
   resetSession(conversationId: string): Promise<void>;

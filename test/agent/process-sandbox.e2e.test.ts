@@ -186,7 +186,14 @@ describe.runIf(inject('shellSandbox'))('Claude Code in the process sandbox', () 
     const listing = results.get('toolu_init')?.text ?? '';
     // The sandbox's own processes: its init (bubblewrap), not the service.
     expect(listing).toContain('bwrap');
-    expect(listing).not.toContain(String(process.pid));
+    // `ls /proc` (after the command line) lists the sandbox's pids only. (The
+    // command line may name the service's pid inside a turn directory's name.)
+    const pids = listing
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim());
+    expect(pids).toContain('1');
+    expect(pids).not.toContain(String(process.pid));
     expect(results.get('toolu_service')?.text).not.toContain(serviceCmdline);
     expect(results.get('toolu_environ')).toMatchObject({ isError: true });
   });

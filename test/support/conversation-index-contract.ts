@@ -56,6 +56,7 @@ export function describeConversationIndexContract(
         conversationId: id,
         sessionId: 'session-1',
         projectKey: 'project-1',
+        lastGoodEntry: null,
         createdAt: T0,
         updatedAt: T0,
         expiresAt: T0 + HOUR,
@@ -226,6 +227,33 @@ export function describeConversationIndexContract(
         inputTokens: 200,
         sessionCostUsd: 0.25,
       });
+    });
+
+    it('records the last good entry of a turn, replaces or clears it, and forgets it on reset', async () => {
+      const id = conversation();
+      const first = await index.recordTurn(id, turn({ lastGoodEntry: 'entry-1' }), null);
+      expect(first.lastGoodEntry).toBe('entry-1');
+      expect((await index.get(id))?.lastGoodEntry).toBe('entry-1');
+
+      const second = await index.recordTurn(
+        id,
+        turn({ lastGoodEntry: 'entry-2', at: T0 + 1 }),
+        first.version,
+      );
+      expect(second.lastGoodEntry).toBe('entry-2');
+      // A turn that names none (a new session with nothing settled yet) clears it.
+      const third = await index.recordTurn(id, turn({ at: T0 + 2 }), second.version);
+      expect(third.lastGoodEntry).toBeNull();
+
+      const fourth = await index.recordTurn(
+        id,
+        turn({ lastGoodEntry: 'entry-4', at: T0 + 3 }),
+        third.version,
+      );
+      await index.resetSession(id);
+      const after = await index.get(id);
+      expect(after).toMatchObject({ sessionId: null, lastGoodEntry: null });
+      expect(after?.version).toBe(fourth.version + 1);
     });
 
     it('resetSession of an unknown conversation creates nothing', async () => {

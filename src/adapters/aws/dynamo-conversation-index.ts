@@ -83,6 +83,7 @@ export class DynamoConversationIndex implements ConversationIndex {
           conversationId,
           sessionId: turn.sessionId,
           projectKey: turn.projectKey,
+          lastGoodEntry: turn.lastGoodEntry ?? null,
           createdAt: turn.at,
           updatedAt: turn.at,
           expiresAt: expiryMs,
@@ -115,6 +116,7 @@ export class DynamoConversationIndex implements ConversationIndex {
       const values = {
         ':sessionId': turn.sessionId,
         ':projectKey': turn.projectKey,
+        ':lastGoodEntry': turn.lastGoodEntry ?? null,
         ':at': turn.at,
         ':expiryMs': expiryMs,
         ':expiryKey': EXPIRY_KEY,
@@ -127,7 +129,8 @@ export class DynamoConversationIndex implements ConversationIndex {
         ':costUsd': turn.costUsd,
         ':expected': expectedVersion,
       };
-      const common = `SET sessionId = :sessionId, projectKey = :projectKey, updatedAt = :at,
+      const common = `SET sessionId = :sessionId, projectKey = :projectKey,
+        lastGoodEntry = :lastGoodEntry, updatedAt = :at,
         expiryMs = :expiryMs, expiryKey = :expiryKey, expiresAt = :expiresAt,
         sessionCostUsd = :sessionCostUsd, version = :next`;
       const totals =
@@ -195,7 +198,8 @@ export class DynamoConversationIndex implements ConversationIndex {
           TableName: this.#table,
           Key: itemKey(conversationId),
           // Leaving the expiry index: nothing is left to sweep.
-          UpdateExpression: `SET sessionId = :null, projectKey = :null, sessionCostUsd = :zero,
+          UpdateExpression: `SET sessionId = :null, projectKey = :null, lastGoodEntry = :null,
+            sessionCostUsd = :zero,
             updatedAt = :now ADD version :one REMOVE expiryKey`,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: {
@@ -249,6 +253,7 @@ function toRecord(item: Item): ConversationRecord {
     conversationId: String(item.conversationId),
     sessionId: typeof item.sessionId === 'string' ? item.sessionId : null,
     projectKey: typeof item.projectKey === 'string' ? item.projectKey : null,
+    lastGoodEntry: typeof item.lastGoodEntry === 'string' ? item.lastGoodEntry : null,
     createdAt: Number(item.createdAt),
     updatedAt: Number(item.updatedAt),
     expiresAt: Number(item.expiryMs),

@@ -144,4 +144,12 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE reply_outbox ADD COLUMN status_message TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'conversation index: the last transcript entry of the last settled turn',
+    // Existing rows have none: their sessions resume at the latest entry, as before.
+    up: `
+      ALTER TABLE conversations ADD COLUMN last_good_entry TEXT;
+    `,
+  },
 ];

@@ -15,11 +15,12 @@ export interface SqliteConversationIndexOptions {
 /** Columns under the names of ConversationRecord, so rows need no mapping. */
 const RECORD_COLUMNS = `
   conversation_id AS conversationId, session_id AS sessionId, project_key AS projectKey,
-  created_at AS createdAt, updated_at AS updatedAt, expires_at AS expiresAt, turns,
+  last_good_entry AS lastGoodEntry, created_at AS createdAt, updated_at AS updatedAt, expires_at AS expiresAt, turns,
   input_tokens AS inputTokens, output_tokens AS outputTokens, cost_usd AS costUsd,
   session_cost_usd AS sessionCostUsd, cost_day AS costDay, cost_day_usd AS costDayUsd, version`;
 
-type TurnParameters = TurnRecord & {
+type TurnParameters = Omit<TurnRecord, 'lastGoodEntry'> & {
+  lastGoodEntry: string | null;
   conversationId: string;
   expiresAt: number;
   /** utcDay(at), for the daily cost. */
@@ -59,18 +60,18 @@ export class SqliteConversationIndex implements ConversationIndex {
     // someone else created it since we read "no record".
     this.#insertFirstTurn = db.prepare<TurnParameters, ConversationRecord>(
       `INSERT INTO conversations (
-         conversation_id, session_id, project_key, created_at, updated_at, expires_at,
+         conversation_id, session_id, project_key, last_good_entry, created_at, updated_at, expires_at,
          turns, input_tokens, output_tokens, cost_usd, session_cost_usd,
          cost_day, cost_day_usd, version)
        VALUES (
-         @conversationId, @sessionId, @projectKey, @at, @at, @expiresAt,
+         @conversationId, @sessionId, @projectKey, @lastGoodEntry, @at, @at, @expiresAt,
          1, @inputTokens, @outputTokens, @costUsd, @sessionCostUsd, @day, @costUsd, 1)
        ON CONFLICT (conversation_id) DO NOTHING
        RETURNING ${RECORD_COLUMNS}`,
     );
     this.#updateTurn = db.prepare<TurnParameters, ConversationRecord>(
       `UPDATE conversations SET
-         session_id = @sessionId, project_key = @projectKey,
+         session_id = @sessionId, project_key = @projectKey, last_good_entry = @lastGoodEntry,
          updated_at = @at, expires_at = @expiresAt,
          turns = turns + 1,
          input_tokens = input_tokens + @inputTokens,
@@ -90,7 +91,7 @@ export class SqliteConversationIndex implements ConversationIndex {
     );
     this.#reset = db.prepare<[number, string]>(
       `UPDATE conversations SET
-         session_id = NULL, project_key = NULL, session_cost_usd = 0,
+         session_id = NULL, project_key = NULL, last_good_entry = NULL, session_cost_usd = 0,
          updated_at = ?, version = version + 1
        WHERE conversation_id = ?`,
     );
@@ -115,6 +116,7 @@ export class SqliteConversationIndex implements ConversationIndex {
       conversationId,
       sessionId: turn.sessionId,
       projectKey: turn.projectKey,
+      lastGoodEntry: turn.lastGoodEntry ?? null,
       inputTokens: turn.inputTokens,
       outputTokens: turn.outputTokens,
       costUsd: turn.costUsd,

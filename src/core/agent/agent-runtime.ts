@@ -125,6 +125,9 @@ export class AgentRuntime implements TurnRunner {
     const id = conversationId(request.conversation);
     const record = await this.currentRecord(id, startedAt);
     const resume = record?.sessionId ?? undefined;
+    // Resume where the last settled turn ended: a failed attempt's entries
+    // after it (its copy of this very prompt, when this is a retry) drop out.
+    const resumeAt = resume ? (record?.lastGoodEntry ?? undefined) : undefined;
 
     const budget = turnBudget(this.options.config.policy, record, startedAt);
     if (budget.usd <= 0) {
@@ -161,6 +164,7 @@ export class AgentRuntime implements TurnRunner {
         cwd,
         configDir,
         resume,
+        resumeAt,
         store,
         abort,
         grantEnv: modelEnvironment(this.options.modelAccess, grant),
@@ -200,19 +204,47 @@ export class AgentRuntime implements TurnRunner {
       });
     }
 
-    // A session that got as far as writing its transcript is kept even when the
-    // turn failed or was stopped, so the next turn continues it.
-    if (sessionId && store.projectKey) {
+    const usageRecord = {
+      inputTokens,
+      outputTokens: usage.outputTokens,
+      costUsd,
+      sessionCostUsd,
+      at: this.now(),
+      ttlMs: this.ttlMs,
+    };
+    if (outcome !== 'error') {
+      // A settled turn (answered, stopped, cut at a limit) is kept, and the
+      // next turn resumes at its last entry.
+      if (sessionId && store.projectKey) {
+        const sameSession = sessionId === record?.sessionId;
+        await this.record(id, record, {
+          sessionId,
+          projectKey: store.projectKey,
+          lastGoodEntry:
+            store.lastChainEntry ?? (sameSession ? record?.lastGoodEntry : undefined) ?? null,
+          ...usageRecord,
+        });
+      }
+    } else if (record?.sessionId && record.projectKey) {
+      // A failed turn is retried: its usage counts, but the conversation stays
+      // where the last settled turn left it, so the retry sees the message once.
       await this.record(id, record, {
-        sessionId,
-        projectKey: store.projectKey,
-        inputTokens,
-        outputTokens: usage.outputTokens,
-        costUsd,
-        sessionCostUsd,
-        at: this.now(),
-        ttlMs: this.ttlMs,
+        sessionId: record.sessionId,
+        projectKey: record.projectKey,
+        lastGoodEntry: record.lastGoodEntry,
+        ...usageRecord,
       });
+    } else if (sessionId && store.projectKey) {
+      // The conversation's first turn failed: nothing of its session is worth
+      // resuming, and the retry starts afresh. What it wrote goes.
+      await this.options.sessionStore
+        .delete?.({ projectKey: store.projectKey, sessionId })
+        ?.catch((error: unknown) =>
+          this.logger.warn('could not delete a failed first session', {
+            conversationId: id,
+            error: errorMessage(error),
+          }),
+        );
     }
 
     return {
@@ -269,6 +301,7 @@ export class AgentRuntime implements TurnRunner {
     cwd: string;
     configDir: string;
     resume: string | undefined;
+    resumeAt: string | undefined;
     store: SessionStore;
     abort: AbortController;
     grantEnv: Record<string, string>;
@@ -281,6 +314,7 @@ export class AgentRuntime implements TurnRunner {
     return {
       cwd: turn.cwd,
       resume: turn.resume,
+      ...(turn.resumeAt && { resumeSessionAt: turn.resumeAt }),
       sessionStore: turn.store,
       abortController: turn.abort,
       env: agentEnvironment({

@@ -8,6 +8,13 @@ import type { SessionKey, SessionStore, SessionStoreEntry } from '@anthropic-ai/
  */
 export class ProjectKeyRecorder implements SessionStore {
   projectKey: string | undefined;
+  /**
+   * The uuid of the last conversation-chain entry (one with a `parentUuid`)
+   * this turn appended to the main transcript: where a later turn resumes
+   * (`resumeSessionAt`) if this one settles. Bookkeeping entries (cost, last
+   * prompt, mode) carry no uuid and are not on the chain.
+   */
+  lastChainEntry: string | undefined;
 
   constructor(private readonly inner: SessionStore) {
     // Optional methods are forwarded only when the inner store has them: the SDK
@@ -29,7 +36,13 @@ export class ProjectKeyRecorder implements SessionStore {
   delete?: SessionStore['delete'];
 
   append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    if (key.subpath === undefined) this.projectKey = key.projectKey;
+    if (key.subpath === undefined) {
+      this.projectKey = key.projectKey;
+      for (const entry of entries) {
+        if (typeof entry.uuid === 'string' && 'parentUuid' in entry)
+          this.lastChainEntry = entry.uuid;
+      }
+    }
     return this.inner.append(key, entries);
   }
 
