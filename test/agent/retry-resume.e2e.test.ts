@@ -120,9 +120,7 @@ describe('a retried turn', () => {
     ).rejects.toThrow(/process killed/);
 
     fixture.model.enqueue(reply.text('Delivered answer.'));
-    const retried = await fixture
-      .newRuntime()
-      .runTurn({ conversation, prompt: 'CRASHED-MESSAGE' });
+    const retried = await fixture.newRuntime().runTurn({ conversation, prompt: 'CRASHED-MESSAGE' });
     expect(retried.outcome).toBe('success');
     const request = fixture.model.messageRequests.at(-1);
     expect(occurrences(request, 'CRASHED-MESSAGE')).toBe(1);
