@@ -37,13 +37,20 @@ function privateChat(from = ALLOWED_USER) {
   const chatId = nextChat++;
   const update = (text: string, updateId?: number) =>
     textMessageUpdate({ chatId, text, from, ...(updateId !== undefined ? { updateId } : {}) });
+  // Answers only: on a loaded machine a turn may outlast the status message's
+  // delay, and its "Working on it…" is in the chat until the answer replaces it.
+  const replies = () =>
+    harness.api
+      .sentMessages(chatId)
+      .map((message) => message.text)
+      .filter((text) => !text?.startsWith(DEFAULT_TEXTS.working));
   return {
     chatId,
     update,
     say: (text: string) => harness.api.pushUpdate(update(text)),
-    replies: () => harness.api.sentMessages(chatId).map((message) => message.text),
+    replies,
     waitForReplies: (count: number, what = `${count} replies`) =>
-      harness.api.waitFor(() => harness.api.sentMessages(chatId).length >= count, 30_000, what),
+      harness.api.waitFor(() => replies().length >= count, 30_000, what),
   };
 }
 
