@@ -1,6 +1,7 @@
 import { awsSessionStore } from './aws-session-store.js';
 import { ingressLatency } from './ingress-latency.js';
 import { longConversation } from './long-conversation.js';
+import { modelFailure } from './model-failure.js';
 import { runtimeOverhead } from './runtime-overhead.js';
 
 /**
@@ -12,6 +13,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   long: longConversation,
   ingress: () => ingressLatency(),
   aws: awsSessionStore,
+  'model-failure': modelFailure,
 };
 
 const chosen = process.argv.slice(2).filter((name) => !name.startsWith('-'));

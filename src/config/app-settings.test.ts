@@ -33,6 +33,31 @@ describe('loadAppSettings', () => {
     expect(settings.worker).toEqual({ concurrency: 2, maxAttempts: 3 });
   });
 
+  it('reads the bounds on a failing model, leaving unset ones to the runtime', () => {
+    expect(loadAppSettings(valid, '/srv').runtime.modelFailure).toEqual({
+      noticeWithinMs: undefined,
+      maxRetries: undefined,
+      turnTimeLimitMs: undefined,
+    });
+    const settings = loadAppSettings(
+      {
+        ...valid,
+        MODEL_NOTICE_SECONDS: '90',
+        MODEL_MAX_RETRIES: '0',
+        TURN_TIME_LIMIT_MINUTES: '5',
+      },
+      '/srv',
+    );
+    expect(settings.runtime.modelFailure).toEqual({
+      noticeWithinMs: 90_000,
+      maxRetries: 0,
+      turnTimeLimitMs: 300_000,
+    });
+    expect(() => loadAppSettings({ ...valid, MODEL_MAX_RETRIES: '-1' }, '/srv')).toThrow(
+      /MODEL_MAX_RETRIES/,
+    );
+  });
+
   it('reads allowlists, webhook mode and worker settings', () => {
     const settings = loadAppSettings(
       {

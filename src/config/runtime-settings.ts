@@ -18,7 +18,16 @@ export interface RuntimeSettings {
   model: string | undefined;
   modelAccess: ModelSettings;
   sessionTtlMs: number;
+  /** Bounds on a silent or failing model and a turn's time; unset ones take the runtime's defaults. */
+  modelFailure: {
+    noticeWithinMs?: number | undefined;
+    maxRetries?: number | undefined;
+    turnTimeLimitMs?: number | undefined;
+  };
 }
+
+const positiveNumber = (what: string) =>
+  optionalText.pipe(z.coerce.number<string | undefined>().positive(what).optional());
 
 const schema = z.object({
   DATA_DIR: optionalText,
@@ -31,6 +40,11 @@ const schema = z.object({
   SESSION_TTL_DAYS: optionalText.pipe(
     z.coerce.number<string | undefined>().positive('expected a positive number of days').optional(),
   ),
+  MODEL_NOTICE_SECONDS: positiveNumber('expected a positive number of seconds'),
+  MODEL_MAX_RETRIES: optionalText.pipe(
+    z.coerce.number<string | undefined>().int().min(0).max(10, 'expected 0 to 10').optional(),
+  ),
+  TURN_TIME_LIMIT_MINUTES: positiveNumber('expected a positive number of minutes'),
 });
 
 /**
@@ -69,5 +83,10 @@ export function loadRuntimeSettings(env: Env, cwd = process.cwd()): RuntimeSetti
     sessionTtlMs: values.SESSION_TTL_DAYS
       ? values.SESSION_TTL_DAYS * 24 * 60 * 60 * 1000
       : DEFAULT_SESSION_TTL_MS,
+    modelFailure: {
+      noticeWithinMs: values.MODEL_NOTICE_SECONDS && values.MODEL_NOTICE_SECONDS * 1000,
+      maxRetries: values.MODEL_MAX_RETRIES,
+      turnTimeLimitMs: values.TURN_TIME_LIMIT_MINUTES && values.TURN_TIME_LIMIT_MINUTES * 60_000,
+    },
   };
 }

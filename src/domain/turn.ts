@@ -12,8 +12,18 @@ export interface TurnRequest {
   onMessage?: ((message: SDKMessage) => void) | undefined;
 }
 
-/** How a turn ended. Anything but `success` comes with a user-facing explanation. */
-export type TurnOutcome = 'success' | 'cancelled' | 'max_turns' | 'budget_exceeded' | 'error';
+/**
+ * How a turn ended. Anything but `success` comes with a user-facing explanation.
+ * `model_unavailable`: the model stayed silent or kept failing; the person is
+ * told at once and the turn is not retried (another try would wait as long again).
+ */
+export type TurnOutcome =
+  | 'success'
+  | 'cancelled'
+  | 'max_turns'
+  | 'budget_exceeded'
+  | 'model_unavailable'
+  | 'error';
 
 export interface TurnResult {
   outcome: TurnOutcome;

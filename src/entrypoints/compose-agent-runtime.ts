@@ -40,6 +40,7 @@ export async function composeAgentRuntime(
     tempRoot: storage.tempRoot,
     model: settings.model,
     sessionTtlMs: settings.sessionTtlMs,
+    modelFailure: settings.modelFailure,
     logger,
   });
 }

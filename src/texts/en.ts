@@ -67,6 +67,12 @@ export const en = {
     'I stopped because this request reached its spending limit for one turn. Ask me to continue, or narrow the request.',
   dailyBudgetSpent:
     'This conversation has reached its spending limit for today. It resets at midnight UTC.',
+  /** The model did not answer (silent, or failing on every try); the message is not retried. */
+  modelUnavailable:
+    'Sorry, the AI model is not answering right now, so I could not answer your last message. It will not be retried: please send it again in a few minutes.',
+  /** A turn ran past its time limit (see ModelFailureSettings.turnTimeLimitMs). */
+  turnTimeLimit:
+    'I had to stop: this took longer than I may work on one message. What I did so far is kept; say "continue" and I will pick up from there.',
   /** The Lambda running the turn was about to be stopped. */
   deadlineReached:
     'I had to stop: this took longer than I can work on one message. What I did so far is kept; say "continue" and I will pick up from there.',

@@ -2,7 +2,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { conversationId } from '../../src/domain/conversation.js';
 import type { ConversationIndex } from '../../src/ports/conversation-index.js';
 import { AgentFixture } from '../support/agent-fixture.js';
-import { type RecordedRequest, reply, requestText } from '../support/scripted-model-server.js';
+import {
+  type RecordedRequest,
+  reply,
+  requestText,
+  type ScriptedReply,
+} from '../support/scripted-model-server.js';
 
 // Invariant 6: a retry continues from the state before the failed attempt, so
 // the model sees each message once. The real Claude Code binary, a scripted
@@ -38,9 +43,9 @@ function occurrences(request: RecordedRequest | undefined, needle: string): numb
  * A tool call, then failures the SDK does not retry: the attempt fails after
  * writing the transcript. `recover()` makes the model answer again.
  */
-function failMidTurn(): { recover(): void } {
+function failMidTurn(failure: ScriptedReply = reply.error(400)): { recover(): void } {
   fixture.model.enqueue(reply.toolUse('Glob', { pattern: '*' }));
-  fixture.model.setFallback({ content: [], errorStatus: 400 });
+  fixture.model.setFallback(failure);
   return { recover: () => fixture.model.setFallback(reply.text('(nothing queued)')) };
 }
 
@@ -78,6 +83,35 @@ describe('a retried turn', () => {
     expect(occurrences(thirdRequest, 'THIRD-MESSAGE')).toBe(1);
     expect(third.sessionId).toBe(retried.sessionId);
   });
+
+  for (const [name, failure] of [
+    ['answering 500', reply.error(500)],
+    ['breaking off mid-stream', reply.failMidStream()],
+  ] as const) {
+    it(`sends the message once when it comes again after the model kept ${name}`, async () => {
+      const conversation = nextConversation();
+      fixture.model.enqueue(reply.text('Hello.'));
+      await fixture.newRuntime().runTurn({ conversation, prompt: 'FIRST-MESSAGE' });
+
+      const model = failMidTurn(failure);
+      const failed = await fixture
+        .newRuntime({ modelFailure: { maxRetries: 0, noticeWithinMs: 10_000 } })
+        .runTurn({ conversation, prompt: 'AGAIN-MESSAGE' });
+      expect(failed.outcome).toBe('model_unavailable');
+      model.recover();
+
+      fixture.model.enqueue(reply.text('Now it works.'), reply.text('Next.'));
+      const again = await fixture.newRuntime().runTurn({ conversation, prompt: 'AGAIN-MESSAGE' });
+      expect(again.outcome).toBe('success');
+      expect(occurrences(fixture.model.messageRequests.at(-1), 'AGAIN-MESSAGE')).toBe(1);
+
+      await fixture.newRuntime().runTurn({ conversation, prompt: 'LATER-MESSAGE' });
+      const later = fixture.model.messageRequests.at(-1);
+      expect(occurrences(later, 'AGAIN-MESSAGE')).toBe(1);
+      expect(occurrences(later, 'Now it works.')).toBe(1);
+      expect(occurrences(later, 'FIRST-MESSAGE')).toBe(1);
+    });
+  }
 
   it('sends the message once when the first turn of a conversation failed', async () => {
     const conversation = nextConversation();

@@ -23,6 +23,15 @@ export interface ScriptedReply {
   delayMs?: number;
   /** Answer with this HTTP status and an API error body instead of a message. */
   errorStatus?: number;
+  /**
+   * A model that accepts the request and goes silent: `'before-headers'`
+   * sends nothing at all, `'mid-stream'` starts the answer (headers and the
+   * first events) and then sends nothing more. Either way the connection is
+   * held open until the client gives up.
+   */
+  hang?: 'before-headers' | 'mid-stream';
+  /** Start streaming the answer, then break off with an SSE `error` event (an overloaded model). */
+  failMidStream?: boolean;
 }
 
 export interface RecordedRequest {
@@ -89,6 +98,18 @@ export const reply = {
       content: calls.map(([id, name, input]) => ({ type: 'tool_use' as const, id, name, input })),
       stopReason: 'tool_use',
     };
+  },
+  /** A model that never answers (see ScriptedReply.hang). */
+  hang(where: 'before-headers' | 'mid-stream' = 'before-headers'): ScriptedReply {
+    return { content: [{ type: 'text', text: 'never finished' }], hang: where };
+  },
+  /** An answer that breaks off mid-stream with an overloaded error. */
+  failMidStream(): ScriptedReply {
+    return { content: [{ type: 'text', text: 'half an answer' }], failMidStream: true };
+  },
+  /** An API error (500 unless told). */
+  error(status = 500): ScriptedReply {
+    return { content: [], errorStatus: status };
   },
   toolUses(calls: Array<{ name: string; input: Record<string, unknown> }>): ScriptedReply {
     return {
@@ -292,6 +313,7 @@ export class ScriptedModelServer {
     if (scripted.errorStatus) {
       return sendError(res, scripted.errorStatus, 'api_error', 'scripted failure');
     }
+    if (scripted.hang === 'before-headers') return waitForClose(res);
 
     const message = {
       id: `msg_${randomUUID().replaceAll('-', '')}`,
@@ -308,6 +330,28 @@ export class ScriptedModelServer {
         output_tokens: estimateTokens(JSON.stringify(scripted.content)),
       },
     };
+    if (scripted.hang === 'mid-stream' || scripted.failMidStream) {
+      if (!body.stream) {
+        // A plain request cannot break off mid-stream: silent, or overloaded outright.
+        if (scripted.hang) return waitForClose(res);
+        return sendError(res, 529, 'overloaded_error', 'scripted overload');
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.write(
+        `event: message_start\ndata: ${JSON.stringify({
+          type: 'message_start',
+          message: { ...message, content: [], stop_reason: null },
+        })}\n\n`,
+      );
+      if (scripted.hang) return waitForClose(res);
+      res.end(
+        `event: error\ndata: ${JSON.stringify({
+          type: 'error',
+          error: { type: 'overloaded_error', message: 'scripted overload mid-stream' },
+        })}\n\n`,
+      );
+      return;
+    }
     if (body.stream) streamMessage(res, message);
     else sendJson(res, 200, message);
   }
@@ -391,6 +435,14 @@ function sendError(res: ServerResponse, status: number, type: string, message: s
 /** Roughly four characters a token: good enough for usage figures in tests. */
 function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
+}
+
+/** Holds the request open, answering nothing, until the client goes away. */
+function waitForClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed) return resolve();
+    res.once('close', () => resolve());
+  });
 }
 
 // The response's 'close' (not the request's, which fires once the body is read)

@@ -10,6 +10,11 @@ export function agentEnvironment(options: {
   path?: string | undefined;
   /** How long Claude Code waits for MCP servers to connect. */
   mcpTimeoutMs?: number | undefined;
+  /**
+   * Claude Code's own retries of a failed model request (its default is 10,
+   * with backoff: minutes on a model that is down). See model-failure.ts.
+   */
+  maxRetries?: number | undefined;
 }): Record<string, string> {
   return {
     // PATH is needed to find the shell and git; it carries no secret.
@@ -25,6 +30,9 @@ export function agentEnvironment(options: {
     DISABLE_TELEMETRY: '1',
     CLAUDE_AGENT_SDK_CLIENT_APP: 'telegram-claude-agent/0.1',
     ...(options.mcpTimeoutMs ? { MCP_TIMEOUT: String(options.mcpTimeoutMs) } : {}),
+    ...(options.maxRetries !== undefined
+      ? { CLAUDE_CODE_MAX_RETRIES: String(options.maxRetries) }
+      : {}),
     ...options.modelEnv,
   };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   type Options,
   query,
+  type SDKAssistantMessageError,
   type SDKMessage,
   type SDKResultMessage,
   type SessionStore,
@@ -24,6 +25,7 @@ import { texts } from '../../texts/en.js';
 import { agentEnvironment } from './agent-environment.js';
 import { reportUnavailableMcpServers } from './mcp-status-report.js';
 import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
+import { type ModelFailureSettings, modelFailureSettings } from './model-failure.js';
 import { ModelGateway } from './model-gateway.js';
 import { claudeCodeSpawner, detectProcessSandbox, type ProcessSandbox } from './process-sandbox.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
@@ -31,7 +33,7 @@ import { createSkillsPlugin, SKILLS_PLUGIN_NAME } from './skills-plugin.js';
 import { sweepStaleTurnDirs, turnDirPrefix } from './temp-sweep.js';
 import { skillReadRoots, ToolPolicy } from './tool-policy.js';
 import { turnBudget } from './turn-budget.js';
-import { outcomeOf, turnCost, userMessageFor } from './turn-outcome.js';
+import { modelWasUnavailable, outcomeOf, turnCost, userMessageFor } from './turn-outcome.js';
 import { ensureWorkspace } from './workspace.js';
 
 export interface AgentRuntimeOptions {
@@ -48,6 +50,8 @@ export interface AgentRuntimeOptions {
   sessionTtlMs?: number | undefined;
   /** Where per-turn config directories are made. Default: the OS temp dir. */
   tempRoot?: string | undefined;
+  /** Bounds on a silent or failing model and on a turn's time (model-failure.ts). */
+  modelFailure?: Partial<ModelFailureSettings> | undefined;
   /** How Claude Code is started (see process-sandbox.ts). Default: the strongest that works here. */
   processSandbox?: ProcessSandbox | undefined;
   logger?: Logger | undefined;
@@ -66,6 +70,7 @@ export class AgentRuntime implements TurnRunner {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly ttlMs: number;
+  private readonly failure: ModelFailureSettings;
   private started: Promise<void> | undefined;
   private skillsPlugin: string | undefined;
   private processSandbox: ProcessSandbox | undefined;
@@ -74,7 +79,12 @@ export class AgentRuntime implements TurnRunner {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
-    this.gateway = new ModelGateway(upstreamFor(options.modelAccess), { logger: this.logger });
+    this.failure = modelFailureSettings(options.modelFailure);
+    this.gateway = new ModelGateway(upstreamFor(options.modelAccess), {
+      logger: this.logger,
+      firstByteTimeoutMs: this.failure.firstByteTimeoutMs,
+      idleTimeoutMs: this.failure.idleTimeoutMs,
+    });
     this.toolPolicy = new ToolPolicy(options.config.policy);
   }
 
@@ -153,11 +163,18 @@ export class AgentRuntime implements TurnRunner {
     const onAbort = () => abort.abort();
     request.signal?.addEventListener('abort', onAbort, { once: true });
     if (request.signal?.aborted) abort.abort();
+    // Stopped like a /stop at the limit, whatever the turn is doing (a model that trickles, a tool loop).
+    let timeLimitReached = false;
+    const timeLimit = setTimeout(() => {
+      timeLimitReached = true;
+      abort.abort();
+    }, this.failure.turnTimeLimitMs);
 
     let sessionId: string | null = resume ?? null;
     let result: SDKResultMessage | undefined;
     let failure: unknown;
     let mcpReport: Promise<void> | undefined;
+    let lastApiError: SDKAssistantMessageError | undefined;
     try {
       await mkdir(join(configDir, 'tmp'));
       const options = this.queryOptions({
@@ -177,12 +194,15 @@ export class AgentRuntime implements TurnRunner {
           mcpReport = reportUnavailableMcpServers(turn, message, id, this.logger);
         }
         if (message.type === 'result') result = message;
+        if (message.type === 'assistant' && message.parent_tool_use_id === null)
+          lastApiError = message.error;
         notify(request.onMessage, message, this.logger);
       }
     } catch (error) {
       failure = error;
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
+      clearTimeout(timeLimit);
       grant.revoke();
       await mcpReport;
       await rm(configDir, { recursive: true, force: true });
@@ -192,7 +212,13 @@ export class AgentRuntime implements TurnRunner {
     // Cached and cache-written prompt tokens are input too; the totals count them all.
     const inputTokens =
       usage.inputTokens + usage.cacheReadInputTokens + usage.cacheCreationInputTokens;
-    const outcome = outcomeOf(result, abort.signal.aborted);
+    let outcome = outcomeOf(result, abort.signal.aborted);
+    const cutAtTimeLimit = outcome === 'cancelled' && timeLimitReached && !request.signal?.aborted;
+    // Like the other limits: said so, kept, not retried (it would only reach the limit again).
+    if (cutAtTimeLimit) outcome = 'max_turns';
+    if (outcome === 'error' && modelWasUnavailable(grant.health, lastApiError)) {
+      outcome = 'model_unavailable';
+    }
     const sessionCostUsd = result?.total_cost_usd ?? record?.sessionCostUsd ?? 0;
     const costUsd = turnCost(result, record);
     if (result) sessionId = result.session_id;
@@ -212,7 +238,7 @@ export class AgentRuntime implements TurnRunner {
       at: this.now(),
       ttlMs: this.ttlMs,
     };
-    if (outcome !== 'error') {
+    if (outcome !== 'error' && outcome !== 'model_unavailable') {
       // A settled turn (answered, stopped, cut at a limit) is kept, and the
       // next turn resumes at its last entry.
       if (sessionId && store.projectKey) {
@@ -226,8 +252,9 @@ export class AgentRuntime implements TurnRunner {
         });
       }
     } else if (record?.sessionId && record.projectKey) {
-      // A failed turn is retried: its usage counts, but the conversation stays
-      // where the last settled turn left it, so the retry sees the message once.
+      // A failed turn is retried (or sent again by the person): its usage
+      // counts, but the conversation stays where the last settled turn left
+      // it, so the model sees the message once.
       await this.record(id, record, {
         sessionId: record.sessionId,
         projectKey: record.projectKey,
@@ -256,8 +283,9 @@ export class AgentRuntime implements TurnRunner {
       outputTokens: usage.outputTokens,
       costUsd,
       durationMs: this.now() - startedAt,
-      errorMessage:
-        outcome === 'budget_exceeded' && budget.dailyBinds
+      errorMessage: cutAtTimeLimit
+        ? texts.turnTimeLimit
+        : outcome === 'budget_exceeded' && budget.dailyBinds
           ? texts.dailyBudgetSpent
           : userMessageFor(outcome),
     };
@@ -322,6 +350,7 @@ export class AgentRuntime implements TurnRunner {
         modelEnv: turn.grantEnv,
         path: process.env.PATH,
         mcpTimeoutMs: config.policy.mcpConnectTimeoutMs,
+        maxRetries: this.failure.maxRetries,
       }),
       model: this.options.model,
       systemPrompt: config.systemPrompt,

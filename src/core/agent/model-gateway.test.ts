@@ -351,3 +351,74 @@ function expectedAuthorization(
   const signature = createHmac('sha256', signingKey).update(stringToSign).digest('hex');
   return `AWS4-HMAC-SHA256 Credential=${credential}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
 }
+
+describe('ModelGateway with a model that goes silent or fails', () => {
+  /** How the stand-in model answers the next request. */
+  let behaviour: 'silent' | 'silent-mid-stream' | 'error' | 'ok' = 'ok';
+  let server: Server;
+  let gateway: ModelGateway;
+  const open = new Set<import('node:http').ServerResponse>();
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      for await (const _ of req);
+      open.add(res);
+      res.once('close', () => open.delete(res));
+      if (behaviour === 'silent') return;
+      if (behaviour === 'error') {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"type":"error","error":{"type":"api_error","message":"down"}}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: message_start\ndata: {"type":"message_start","message":{"usage":{}}}\n\n');
+      if (behaviour === 'ok') res.end('event: message_stop\ndata: {"type":"message_stop"}\n\n');
+    });
+    const port = await listenOnLoopback(server);
+    gateway = new ModelGateway(
+      anthropicUpstream({ apiKey: 'sk-real-key', baseUrl: `http://127.0.0.1:${port}` }),
+      { firstByteTimeoutMs: 150, idleTimeoutMs: 150 },
+    );
+    await gateway.start();
+  });
+
+  afterAll(async () => {
+    await gateway.stop();
+    for (const res of open) res.destroy();
+    await closeServer(server);
+  });
+
+  it('answers 529 overloaded when the model sends nothing in time, and counts a failure', async () => {
+    behaviour = 'silent';
+    const grant = gateway.grant();
+    const response = await post(`${grant.baseUrl}/v1/messages`);
+    expect(response.status).toBe(529);
+    expect(await response.json()).toMatchObject({ error: { type: 'overloaded_error' } });
+    expect(grant.health).toEqual({ calls: 1, failures: 1, lastFailed: true });
+    grant.revoke();
+  });
+
+  it('ends a stream that goes silent with an overloaded error event', async () => {
+    behaviour = 'silent-mid-stream';
+    const grant = gateway.grant();
+    const response = await post(`${grant.baseUrl}/v1/messages`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toContain('message_start');
+    expect(text).toMatch(/event: error\ndata: .*overloaded_error/);
+    expect(grant.health.lastFailed).toBe(true);
+    grant.revoke();
+  });
+
+  it('counts a 5xx as a failure and a later answer as recovery', async () => {
+    const grant = gateway.grant();
+    behaviour = 'error';
+    expect((await post(`${grant.baseUrl}/v1/messages`)).status).toBe(500);
+    expect(grant.health).toEqual({ calls: 1, failures: 1, lastFailed: true });
+    behaviour = 'ok';
+    const response = await post(`${grant.baseUrl}/v1/messages`);
+    expect(await response.text()).toContain('message_stop');
+    expect(grant.health).toEqual({ calls: 2, failures: 1, lastFailed: false });
+    grant.revoke();
+  });
+});

@@ -29,7 +29,35 @@ export interface GatewayGrant {
   baseUrl: string;
   /** Tokens counted on responses that went through this grant. */
   readonly usage: UsageMeter;
+  /** How the model behaved for this grant's calls. */
+  readonly health: ModelHealth;
   revoke(): void;
+}
+
+/** What a grant's model calls came to: enough to tell "the model is unavailable" from other failures. */
+export interface ModelHealth {
+  /** Model calls forwarded. */
+  calls: number;
+  /** Calls the model left silent past a timeout, that failed (5xx, 429) or that could not reach it. */
+  failures: number;
+  /** Whether the latest call was one of those. */
+  lastFailed: boolean;
+}
+
+export interface ModelGatewayOptions {
+  logger?: Logger | undefined;
+  /**
+   * How long to wait for the start of an answer (headers and first chunk)
+   * before telling the agent the model is overloaded. Default: none.
+   */
+  firstByteTimeoutMs?: number | undefined;
+  /** How long to wait between two chunks of an answer. Default: none. */
+  idleTimeoutMs?: number | undefined;
+}
+
+/** The model went silent: the gateway gave up waiting. */
+class ModelSilentError extends Error {
+  override readonly name = 'ModelSilentError';
 }
 
 /**
@@ -44,12 +72,12 @@ export interface GatewayGrant {
 export class ModelGateway {
   private server: Server | undefined;
   private port = 0;
-  private readonly grants = new Map<string, UsageMeter>();
+  private readonly grants = new Map<string, Grant>();
   private readonly logger: Logger;
 
   constructor(
     private readonly upstream: ModelUpstream,
-    options: { logger?: Logger } = {},
+    private readonly options: ModelGatewayOptions = {},
   ) {
     this.logger = options.logger ?? silentLogger;
   }
@@ -80,10 +108,12 @@ export class ModelGateway {
     if (!this.server) throw new Error('ModelGateway.grant() before start()');
     const token = randomBytes(24).toString('base64url');
     const usage = new UsageMeter();
-    this.grants.set(token, usage);
+    const health: ModelHealth = { calls: 0, failures: 0, lastFailed: false };
+    this.grants.set(token, { usage, health });
     return {
       baseUrl: `http://127.0.0.1:${this.port}/t/${token}`,
       usage,
+      health,
       revoke: () => {
         this.grants.delete(token);
       },
@@ -96,14 +126,14 @@ export class ModelGateway {
    * API key header) and for Bedrock with Claude Code's own auth skipped (which
    * sends none) alike.
    */
-  private findGrant(req: IncomingMessage): { usage: UsageMeter; path: string } | undefined {
+  private findGrant(req: IncomingMessage): (Grant & { path: string }) | undefined {
     const match = /^\/t\/([A-Za-z0-9_-]+)(\/.*)?$/.exec(req.url ?? '');
     if (!match?.[1]) return undefined;
     const presented = Buffer.from(match[1]);
-    for (const [token, usage] of this.grants) {
+    for (const [token, grant] of this.grants) {
       const expected = Buffer.from(token);
       if (expected.length === presented.length && timingSafeEqual(expected, presented)) {
-        return { usage, path: match[2] ?? '/' };
+        return { ...grant, path: match[2] ?? '/' };
       }
     }
     return undefined;
@@ -146,15 +176,43 @@ export class ModelGateway {
 
     const abort = new AbortController();
     res.once('close', () => abort.abort());
-    const response = await fetch(outgoing.url, {
-      method: outgoing.method,
-      headers: outgoing.headers,
-      body:
-        outgoing.method === 'GET' || outgoing.method === 'HEAD'
-          ? undefined
-          : new Uint8Array(outgoing.body),
-      signal: abort.signal,
-    });
+    const health = grant.health;
+    health.calls++;
+    const failed = (why: string, detail?: Record<string, unknown>) => {
+      health.failures++;
+      health.lastFailed = true;
+      this.logger.warn(`model call failed: ${why}`, detail ?? {});
+    };
+    // Armed until the first chunk of the answer, then re-armed by every chunk.
+    const silence = new SilenceTimer(abort, this.options);
+    silence.arm('first');
+    let response: Response;
+    try {
+      response = await fetch(outgoing.url, {
+        method: outgoing.method,
+        headers: outgoing.headers,
+        body:
+          outgoing.method === 'GET' || outgoing.method === 'HEAD'
+            ? undefined
+            : new Uint8Array(outgoing.body),
+        signal: abort.signal,
+      });
+    } catch (error) {
+      silence.clear();
+      if (silence.fired) {
+        failed('no answer in time', { waitedMs: this.options.firstByteTimeoutMs });
+        // Overloaded, as the API says it: Claude Code retries it (a bounded
+        // number of times) and then ends the turn with an API error.
+        return sendError(res, 529, 'overloaded_error', 'the model did not answer in time');
+      }
+      if (!abort.signal.aborted) failed('model unreachable', { error: String(error) });
+      throw error;
+    }
+    if (response.status >= 500 || response.status === 429) {
+      failed('model answered with an error', { status: response.status });
+    } else {
+      health.lastFailed = false;
+    }
     const responseHeaders: Record<string, string> = {};
     response.headers.forEach((value, key) => {
       // fetch already decoded the body; the length and encoding no longer apply.
@@ -169,12 +227,73 @@ export class ModelGateway {
     }
     const counter = response.ok ? this.usageCounter(grant, response) : undefined;
     const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
-    for await (const chunk of body) {
-      counter?.write(chunk as Buffer);
-      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    try {
+      for await (const chunk of body) {
+        silence.arm('idle');
+        counter?.write(chunk as Buffer);
+        if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+      }
+    } catch (error) {
+      if (!silence.fired) throw error;
+      failed('the answer stopped', { idleMs: this.options.idleTimeoutMs });
+      const sse = (response.headers.get('content-type') ?? '').includes('text/event-stream');
+      if (!sse) {
+        // No way to say so in the middle of another format: cut the connection.
+        res.destroy();
+        return;
+      }
+      res.end(
+        `event: error\ndata: ${JSON.stringify({
+          type: 'error',
+          error: { type: 'overloaded_error', message: 'the model stopped answering' },
+        })}\n\n`,
+      );
+      return;
+    } finally {
+      silence.clear();
     }
     counter?.end();
     res.end();
+  }
+}
+
+interface Grant {
+  usage: UsageMeter;
+  health: ModelHealth;
+}
+
+/**
+ * Aborts a model call when the model stays silent too long: first for the
+ * start of the answer, then between chunks. `fired` tells a timeout from
+ * the agent hanging up.
+ */
+class SilenceTimer {
+  fired = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly abort: AbortController,
+    private readonly limits: {
+      firstByteTimeoutMs?: number | undefined;
+      idleTimeoutMs?: number | undefined;
+    },
+  ) {}
+
+  arm(phase: 'first' | 'idle'): void {
+    this.clear();
+    const ms = phase === 'first' ? this.limits.firstByteTimeoutMs : this.limits.idleTimeoutMs;
+    if (!ms) return;
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.abort.abort(
+        new ModelSilentError(`no ${phase === 'first' ? 'answer' : 'chunk'} in ${ms} ms`),
+      );
+    }, ms);
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 

@@ -1,7 +1,8 @@
-import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { SDKAssistantMessageError, SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import type { TurnOutcome } from '../../domain/turn.js';
 import type { ConversationRecord } from '../../ports/conversation-index.js';
 import { texts } from '../../texts/en.js';
+import type { ModelHealth } from './model-gateway.js';
 
 /** How a turn ended, from the SDK's result message (absent when Claude Code died first). */
 export function outcomeOf(result: SDKResultMessage | undefined, aborted: boolean): TurnOutcome {
@@ -47,7 +48,29 @@ export function userMessageFor(outcome: TurnOutcome): string | undefined {
       return texts.maxTurns;
     case 'budget_exceeded':
       return texts.turnBudgetSpent;
+    case 'model_unavailable':
+      return texts.modelUnavailable;
     case 'error':
       return texts.turnError;
   }
+}
+
+/** The API errors that mean the model is not serving, rather than that the request was wrong. */
+const UNAVAILABLE_ERRORS: ReadonlySet<SDKAssistantMessageError> = new Set([
+  'overloaded',
+  'server_error',
+  'rate_limit',
+]);
+
+/**
+ * Whether a failed turn failed because the model did not serve it: its last
+ * model call went silent or failed at the gateway, or Claude Code ended on an
+ * overload or server error.
+ */
+export function modelWasUnavailable(
+  health: ModelHealth,
+  lastApiError: SDKAssistantMessageError | undefined,
+): boolean {
+  if (health.calls > 0 && health.lastFailed) return true;
+  return lastApiError !== undefined && UNAVAILABLE_ERRORS.has(lastApiError);
 }

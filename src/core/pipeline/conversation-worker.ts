@@ -244,6 +244,7 @@ export class ConversationWorker {
           return { text: this.texts.stopped, format: 'plain' };
         case 'max_turns':
         case 'budget_exceeded':
+        case 'model_unavailable':
           return { text: result.errorMessage ?? this.texts.failed, format: 'plain' };
         default:
           throw new TurnFailedError(
