@@ -1,5 +1,6 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import type { ConversationRef } from './conversation.js';
+import { AgentError } from './errors.js';
 
 /** One agent turn asked of the runtime. */
 export interface TurnRequest {
@@ -39,4 +40,14 @@ export interface TurnResult {
   durationMs: number;
   /** For outcomes other than success: a short message fit to show the user. */
   errorMessage?: string | undefined;
+}
+
+/**
+ * The abort reason of a turn abandoned without being settled (the service is
+ * shutting down): its messages go back to the queue and run again, so the
+ * runtime keeps nothing of it, as of a failed attempt. Any other abort (`/stop`,
+ * a deadline) settles the turn and is kept.
+ */
+export class TurnAbandoned extends AgentError {
+  static override readonly errorName: string = 'TurnAbandoned';
 }

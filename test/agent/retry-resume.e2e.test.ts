@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { conversationId } from '../../src/domain/conversation.js';
+import { TurnAbandoned } from '../../src/domain/turn.js';
 import type { ConversationIndex } from '../../src/ports/conversation-index.js';
 import { AgentFixture } from '../support/agent-fixture.js';
 import {
@@ -50,6 +51,30 @@ function failMidTurn(failure: ScriptedReply = reply.error(400)): { recover(): vo
 }
 
 describe('a retried turn', () => {
+  it('sends the message once after a shutdown abandoned the turn (it runs again after the restart)', async () => {
+    const conversation = nextConversation();
+    fixture.model.enqueue(reply.text('Hello.'));
+    await fixture.newRuntime().runTurn({ conversation, prompt: 'BEFORE-SHUTDOWN' });
+
+    // The model is slow; the service shuts down mid-turn, the message goes back to the queue.
+    fixture.model.enqueue(reply.text('never seen', { delayMs: 20_000 }));
+    const shutdown = new AbortController();
+    const running = fixture
+      .newRuntime()
+      .runTurn({ conversation, prompt: 'DURING-SHUTDOWN', signal: shutdown.signal });
+    while (occurrences(fixture.model.messageRequests.at(-1), 'DURING-SHUTDOWN') === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    shutdown.abort(new TurnAbandoned('shutting down'));
+    expect((await running).outcome).toBe('cancelled');
+
+    fixture.model.enqueue(reply.text('Now answered.'));
+    const rerun = await fixture.newRuntime().runTurn({ conversation, prompt: 'DURING-SHUTDOWN' });
+    expect(rerun).toMatchObject({ outcome: 'success', text: 'Now answered.' });
+    expect(occurrences(fixture.model.messageRequests.at(-1), 'DURING-SHUTDOWN')).toBe(1);
+    expect(occurrences(fixture.model.messageRequests.at(-1), 'BEFORE-SHUTDOWN')).toBe(1);
+  });
+
   it('sends the person’s message once after a model error mid-turn, and once in later turns', async () => {
     const conversation = nextConversation();
     fixture.model.enqueue(reply.text('Hello.'));

@@ -16,7 +16,7 @@ import {
   DEFAULT_SESSION_TTL_MS,
 } from '../../domain/conversation.js';
 import { errorMessage } from '../../domain/errors.js';
-import type { TurnRequest, TurnResult } from '../../domain/turn.js';
+import { TurnAbandoned, type TurnRequest, type TurnResult } from '../../domain/turn.js';
 import type { ConversationIndex, ConversationRecord } from '../../ports/conversation-index.js';
 import { VersionConflictError } from '../../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
@@ -238,7 +238,10 @@ export class AgentRuntime implements TurnRunner {
       at: this.now(),
       ttlMs: this.ttlMs,
     };
-    if (outcome !== 'error' && outcome !== 'model_unavailable') {
+    // A turn abandoned by a shutdown runs again: like a failed attempt, it must
+    // not move the resume point past the person's message.
+    const abandoned = TurnAbandoned.isInstance(request.signal?.reason);
+    if (outcome !== 'error' && outcome !== 'model_unavailable' && !abandoned) {
       // A settled turn (answered, stopped, cut at a limit) is kept, and the
       // next turn resumes at its last entry.
       if (sessionId && store.projectKey) {

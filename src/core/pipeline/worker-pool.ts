@@ -1,4 +1,5 @@
 import { canCombine, type LaneKind } from '../../domain/inbound-message.js';
+import { TurnAbandoned } from '../../domain/turn.js';
 import type { ClaimedBatch, JobQueue } from '../../ports/job-queue.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { ReplyOutbox } from '../../ports/reply-outbox.js';
@@ -74,7 +75,7 @@ export class WorkerPool {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.shutdown.abort(new Error('shutting down'));
+    this.shutdown.abort(new TurnAbandoned('shutting down'));
     this.notify();
     await Promise.all(this.loops);
     await Promise.all([...this.tasks]);
