@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textMessageUpdate } from '../support/fake-bot-api.js';
 import { lastUserText, reply } from '../support/scripted-model-server.js';
+import { eventually } from '../support/server-process.js';
 import { ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
 
 // What `npm start` and the Docker image run: the compiled tree under dist/,
@@ -30,14 +31,6 @@ afterAll(async () => {
   await harness?.close();
 });
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 45_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('the built tree', () => {
   it('runs the chat command with plain node', () => {
     const version = execFileSync(process.execPath, [path.join(DIST, 'chat.js'), '--version'], {
@@ -61,7 +54,7 @@ describe('the built tree', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
-      await until(() => /"healthPort":\d+/.test(stdout), 'the start');
+      await eventually(() => /"healthPort":\d+/.test(stdout), 'the start', 45_000);
       const port = Number(/"healthPort":(\d+)/.exec(stdout)?.[1]);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
@@ -75,9 +68,10 @@ describe('the built tree', () => {
 
       const chatId = 8101;
       harness.api.pushUpdate(textMessageUpdate({ chatId, text: 'from dist', from: ALLOWED_USER }));
-      await until(
+      await eventually(
         () => harness.api.sentMessages(chatId).some((m) => m.text === 'built: from dist'),
         'the answer',
+        45_000,
       );
     } finally {
       child.kill('SIGTERM');

@@ -1,15 +1,13 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { textMessageUpdate } from '../support/fake-bot-api.js';
 import { lastUserText, reply } from '../support/scripted-model-server.js';
+import { descendants, eventually, startServer, stopProcess } from '../support/server-process.js';
 import { ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
 
 // `npm start` as a real process: settings from the environment, killed with
 // SIGKILL in the middle of a turn and started again.
 
-const SERVER = path.resolve('src/entrypoints/local-server.ts');
 let harness: TelegramHarness;
 
 beforeAll(async () => {
@@ -19,56 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness.close();
 });
-
-function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output = { stdout: '', stderr: '' };
-  child.stdout?.on('data', (chunk) => {
-    output.stdout += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output.stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output, exited };
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** Every process below `pid` (the agent's Claude Code processes under the server). */
-function descendants(pid: number): number[] {
-  const table = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
-  const found: number[] = [];
-  const walk = (parent: number) => {
-    for (const [child, ppid] of table) {
-      if (ppid !== parent) continue;
-      found.push(child);
-      walk(child);
-    }
-  };
-  walk(pid);
-  return found;
-}
-
-function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
-}
 
 describe('local server process', () => {
   it('refuses to start on invalid settings, naming each of them', async () => {
@@ -117,7 +65,7 @@ describe('local server process', () => {
     // SIGKILL leaves the agent's Claude Code process orphaned, waiting on a
     // gateway that died with the server; end it ourselves once the test is done.
     const orphans = descendants(first.child.pid ?? -1);
-    await kill(first.child, 'SIGKILL');
+    await stopProcess(first.child, 'SIGKILL');
     expect(answers()).toHaveLength(0);
     onTestFinished(() => {
       for (const pid of orphans) {
@@ -142,7 +90,7 @@ describe('local server process', () => {
       ]);
       expect(second.output.stdout).toContain('resuming messages interrupted by the previous run');
     } finally {
-      await kill(second.child, 'SIGTERM');
+      await stopProcess(second.child, 'SIGTERM');
     }
     expect(await second.exited).toBe(0);
   });
@@ -206,7 +154,7 @@ describe('local server process', () => {
       await harness.api.waitFor(() => answers().length >= 1, 60_000, 'the answer after restart');
       expect(answers()).toHaveLength(1);
     } finally {
-      await kill(second.child, 'SIGTERM');
+      await stopProcess(second.child, 'SIGTERM');
     }
   });
 });
