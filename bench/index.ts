@@ -1,8 +1,11 @@
 import { awsSessionStore } from './aws-session-store.js';
+import { ingressColdStart } from './ingress-cold-start.js';
 import { ingressLatency } from './ingress-latency.js';
 import { longConversation } from './long-conversation.js';
 import { modelFailure } from './model-failure.js';
 import { runtimeOverhead } from './runtime-overhead.js';
+import { workerMemory } from './worker-memory.js';
+import { workspaceStore } from './workspace-store.js';
 
 /**
  * `npm run bench`: prints figures, asserts nothing. Pick benchmarks with
@@ -14,6 +17,9 @@ const benchmarks: Record<string, () => Promise<void>> = {
   ingress: () => ingressLatency(),
   aws: awsSessionStore,
   'model-failure': modelFailure,
+  workspace: workspaceStore,
+  'worker-memory': workerMemory,
+  'ingress-cold-start': ingressColdStart,
 };
 
 const chosen = process.argv.slice(2).filter((name) => !name.startsWith('-'));

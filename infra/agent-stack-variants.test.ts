@@ -24,7 +24,14 @@ beforeAll(() => {
       maxConcurrency: 4,
       batchSize: 5,
       image: { repositoryName: 'agent-worker', tagOrDigest: 'v42' },
+      modelNoticeSeconds: 60,
+      modelMaxRetries: 0,
+      turnTimeLimitMinutes: 9,
+      workspaceMaxFiles: 100,
+      workspaceMaxMiB: 64,
     },
+    ingress: { reservedConcurrency: 'off' },
+    budgetMonthlyUsd: 40,
     queue: { maxAttempts: 5, maxReceiveCount: 12, visibilityTimeoutSeconds: 3600 },
     access: { allowedUserIds: ['111', '222'], allowedChatIds: ['-1001234'] },
     alarmEmail: 'ops@example.com',
@@ -138,5 +145,63 @@ describe('access, retention, alarms, removal', () => {
     });
     template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 1);
+  });
+});
+
+describe('new-account and failure settings', () => {
+  it('reserves nothing for the ingress when told "off" (an account whose quota is 10)', () => {
+    const ingresses = agentFunctions().filter((properties) =>
+      String(properties.Description).startsWith('Telegram webhook'),
+    );
+    expect(ingresses).toHaveLength(1);
+    expect(ingresses[0]?.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('passes the model-failure bounds to the worker', () => {
+    expect(variables(worker())).toMatchObject({
+      MODEL_NOTICE_SECONDS: '60',
+      MODEL_MAX_RETRIES: '0',
+      TURN_TIME_LIMIT_MINUTES: '9',
+    });
+    // Claude Code picks its own small fast model on the Anthropic API.
+    expect(variables(worker()).ANTHROPIC_DEFAULT_HAIKU_MODEL).toBeUndefined();
+  });
+
+  it('passes the workspace limits to the worker', () => {
+    expect(variables(worker())).toMatchObject({
+      WORKSPACE_MAX_FILES: '100',
+      WORKSPACE_MAX_MB: '64',
+    });
+  });
+
+  it('alarms on no Bedrock model with the Anthropic API', () => {
+    expect(JSON.stringify(template.toJSON())).not.toContain('AWS/Bedrock');
+  });
+
+  it('sends the monthly budget to the alarm topic, which lets AWS Budgets publish', () => {
+    const topic = Object.entries(resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
+    template.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: Match.objectLike({
+        BudgetType: 'COST',
+        TimeUnit: 'MONTHLY',
+        BudgetLimit: { Amount: 40, Unit: 'USD' },
+      }),
+      NotificationsWithSubscribers: Match.arrayWith([
+        Match.objectLike({
+          Notification: Match.objectLike({ NotificationType: 'ACTUAL', Threshold: 80 }),
+          Subscribers: [{ SubscriptionType: 'SNS', Address: { Ref: topic } }],
+        }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sns:Publish',
+            Principal: { Service: 'budgets.amazonaws.com' },
+          }),
+        ]),
+      }),
+    });
   });
 });

@@ -122,14 +122,16 @@ describe('queueing', () => {
     });
   });
 
-  it('feeds the worker with batch item failures reported, in small batches', () => {
+  it('feeds the worker with batch item failures reported, a conversation\'s waiting messages together', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: workerId() },
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('QueueingJobs'), 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      BatchSize: 1,
+      BatchSize: 10,
     });
   });
+
+
 
   it('refuses plain HTTP to every queue', () => {
     const policies = logicalIdsOf('AWS::SQS::QueuePolicy');
@@ -141,7 +143,7 @@ describe('queueing', () => {
 });
 
 describe('storage', () => {
-  it('is one on-demand table with pk/sk, the expiry index, TTL on expiresAt and point-in-time recovery', () => {
+  it('is one on-demand table with pk/sk, no index, TTL on expiresAt and point-in-time recovery', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
@@ -151,10 +153,18 @@ describe('storage', () => {
       ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byExpiry' })],
+      // An index under one partition value would throttle every conversation write.
+      GlobalSecondaryIndexes: Match.absent(),
       DeletionProtectionEnabled: true,
     });
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+
+  it('sets no workspace limits on the worker unless configured (the store has defaults)', () => {
+    const variables = environmentOf(workerId());
+    expect(variables.WORKSPACE_MAX_FILES).toBeUndefined();
+    expect(variables.WORKSPACE_MAX_MB).toBeUndefined();
+    expect(variables.TRANSCRIPT_BUCKET).toEqual({ Ref: expect.any(String) });
   });
 
   it('encrypts the bucket, blocks public access and expires objects after the TTL plus the refresh window', () => {
@@ -278,7 +288,7 @@ describe('functions', () => {
     const properties = resources[workerId()]?.Properties ?? {};
     expect(properties).toMatchObject({
       PackageType: 'Image',
-      MemorySize: 2048,
+      MemorySize: 1024,
       Timeout: 900,
       EphemeralStorage: { Size: 2048 },
     });
@@ -348,7 +358,10 @@ describe('IAM', () => {
       .sort();
     expect(actions).toEqual([
       'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -363,6 +376,17 @@ describe('IAM', () => {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['D#*', 'R#*'] },
     });
     expect(dynamo?.Resource).toEqual({ 'Fn::GetAtt': [onlyId('AWS::DynamoDB::Table'), 'Arn'] });
+  });
+
+  it('lets the worker send to the job queue (a continuation on its conversation\'s lane)', () => {
+    const role = referencedIds(resources[workerId()]?.Properties?.Role)[0];
+    const sends = policies()
+      .filter((policy) => policy.roles.includes(role as string))
+      .flatMap((policy) => policy.statements)
+      .filter((statement) => JSON.stringify(statement.Action).includes('sqs:SendMessage'));
+    expect(sends.map((statement) => referencedIds(statement.Resource))).toEqual([
+      [queueId('Jobs')],
+    ]);
   });
 
   it('lets the dead-letter consumer write only outbox and attempt items and send only to the parked queue', () => {
@@ -410,7 +434,9 @@ describe('IAM', () => {
       .flatMap((policy) => policy.statements)
       .filter((statement) => JSON.stringify(statement.Action).includes('bedrock'));
     expect(bedrock).toHaveLength(1);
-    expect(bedrock[0]?.Action).toEqual([
+    expect([bedrock[0]?.Action].flat().sort()).toEqual([
+      // The model gateway forwards Claude Code's token counting.
+      'bedrock:CountTokens',
       'bedrock:InvokeModel',
       'bedrock:InvokeModelWithResponseStream',
     ]);
@@ -443,17 +469,36 @@ describe('API and alarms', () => {
     });
   });
 
-  it('alarms as soon as a dead letter is parked, to the alarm topic', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [parkedQueueId(), 'QueueName'] } }],
+  it('alarms on each dead letter parked, not for as long as it waits, to the alarm topic', () => {
+    const parked = { Name: 'QueueName', Value: { 'Fn::GetAtt': [parkedQueueId(), 'QueueName'] } };
+    const metric = (name: string) =>
+      Match.objectLike({
+        MetricStat: Match.objectLike({
+          Metric: { Namespace: 'AWS/SQS', MetricName: name, Dimensions: [parked] },
+        }),
+      });
+    const alarm = alarmWith(metric('NumberOfMessagesSent'));
+    // Sent by the consumer, or moved in by SQS (the visible count grows): new arrivals only.
+    expect(alarm.Metrics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Expression: 'MAX([FILL(sent, 0), FILL(DIFF(visible), 0)])' }),
+      ]),
+    );
+    expect(JSON.stringify(alarm.Metrics)).toContain('ApproximateNumberOfMessagesVisible');
+    expect(alarm).toMatchObject({
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: onlyId('AWS::SNS::Topic') }],
     });
+    // No alarm stays in ALARM on the parked queue's backlog alone.
+    const backlog = Object.values(resources).filter(
+      (resource) =>
+        resource.Type === 'AWS::CloudWatch::Alarm' &&
+        resource.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible',
+    );
+    expect(backlog).toEqual([]);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
@@ -463,5 +508,126 @@ describe('API and alarms', () => {
     expect(JSON.stringify(outputs.RegisterWebhookCommand?.Value)).toContain(
       'npm run register-webhook -- --url',
     );
+  });
+});
+
+/** The one alarm whose metrics (a math expression's) include one matching `metric`. */
+function alarmWith(metric: object): Record<string, unknown> {
+  const alarms = Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
+    .map((resource) => resource.Properties ?? {});
+  const matcher = Match.objectLike({ Metrics: Match.arrayWith([metric]) });
+  const matching = alarms.filter((alarm) => !matcher.test(alarm).hasFailed());
+  expect(matching).toHaveLength(1);
+  return matching[0] as Record<string, unknown>;
+}
+
+describe('safe defaults for a new account', () => {
+  it('caps the workers the event source runs at 5 by default, and the dead-letter consumer at 2', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: workerId() },
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: deadLetterConsumerId() },
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
+  it('reserves concurrency for the ingress, so busy workers cannot throttle the webhook', () => {
+    expect(resources[ingressId()]?.Properties?.ReservedConcurrentExecutions).toBe(2);
+  });
+
+  it('starts the ingress without source maps (its cold start is what Telegram waits on)', () => {
+    expect(environmentOf(ingressId()).NODE_OPTIONS).toBeUndefined();
+  });
+
+  it('leaves the model-failure bounds to the runtime unless configured', () => {
+    const variables = environmentOf(workerId());
+    expect(variables.MODEL_NOTICE_SECONDS).toBeUndefined();
+    expect(variables.MODEL_MAX_RETRIES).toBeUndefined();
+    expect(variables.TURN_TIME_LIMIT_MINUTES).toBeUndefined();
+  });
+});
+
+describe('Bedrock models', () => {
+  it('tells Claude Code the small fast model the role may call, from one value', () => {
+    const haiku = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
+    expect(environmentOf(workerId()).ANTHROPIC_DEFAULT_HAIKU_MODEL).toBe(haiku);
+    const invoke = Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+      .flatMap(
+        (resource) =>
+          (
+            resource.Properties?.PolicyDocument as
+              | { Statement: Array<{ Sid?: string }> }
+              | undefined
+          )?.Statement ?? [],
+      )
+      .find((statement) => statement.Sid === 'InvokeConfiguredModels');
+    expect(JSON.stringify(invoke)).toContain(`inference-profile/${haiku}`);
+  });
+});
+
+describe('alarms that fire', () => {
+  const ref = (id: string) => ({ Ref: id });
+
+  it('alarms on the webhook answering 5xx (the ingress answers failures, it does not throw)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+      Dimensions: [{ Name: 'ApiId', Value: ref(onlyId('AWS::ApiGatewayV2::Api')) }],
+      Statistic: 'Sum',
+      AlarmActions: [ref(onlyId('AWS::SNS::Topic'))],
+    });
+  });
+
+  it("alarms on the webhook answering 429, counted from the stage's access logs", () => {
+    const filters = logicalIdsOf('AWS::Logs::MetricFilter');
+    expect(filters).toHaveLength(1);
+    const filter = resources[filters[0] as string]?.Properties as {
+      FilterPattern: string;
+      MetricTransformations: Array<{ MetricName: string; MetricNamespace: string }>;
+    };
+    expect(filter.FilterPattern).toBe('{ $.status = "429" }');
+    const [transformation] = filter.MetricTransformations;
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: transformation?.MetricNamespace,
+      MetricName: transformation?.MetricName,
+      Threshold: 1,
+      AlarmActions: [ref(onlyId('AWS::SNS::Topic'))],
+    });
+  });
+
+  it('alarms when Lambda throttles the ingress or the worker', () => {
+    for (const id of [ingressId(), workerId()]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Dimensions: [{ Name: 'FunctionName', Value: ref(id) }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
+  });
+
+  it('alarms when Bedrock throttles any configured model', () => {
+    const throttles = (modelId: string) =>
+      Match.objectLike({
+        MetricStat: Match.objectLike({
+          Metric: {
+            Namespace: 'AWS/Bedrock',
+            MetricName: 'InvocationThrottles',
+            Dimensions: [{ Name: 'ModelId', Value: modelId }],
+          },
+        }),
+      });
+    const alarm = alarmWith(throttles('us.anthropic.claude-sonnet-4-5-20250929-v1:0'));
+    expect(alarmWith(throttles('us.anthropic.claude-haiku-4-5-20251001-v1:0'))).toBe(alarm);
+    expect(alarm).toMatchObject({ Threshold: 1, AlarmActions: [ref(onlyId('AWS::SNS::Topic'))] });
+  });
+
+  it('makes no budget unless one is configured', () => {
+    template.resourceCountIs('AWS::Budgets::Budget', 0);
   });
 });

@@ -30,10 +30,14 @@ describe('loadInfraConfig', () => {
       model: {
         provider: 'bedrock',
         id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
-        extraIds: ['us.anthropic.claude-haiku-4-5-20251001-v1:0'],
+        smallFastId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+        extraIds: [],
       },
       sessionTtlDays: 25,
-      worker: { memoryMiB: 2048, timeoutSeconds: 900, batchSize: 1 },
+      // Capped by default: a new account runs 10 Lambdas at once.
+      // Memory measured with `npm run bench -- worker-memory`, plus headroom.
+      worker: { memoryMiB: 1024, timeoutSeconds: 900, batchSize: 10, maxConcurrency: 5 },
+      ingress: { reservedConcurrency: 2 },
       queue: { maxAttempts: 3, maxReceiveCount: 13, visibilityTimeoutSeconds: 1080 },
       access: { allowedUserIds: [], allowedChatIds: [], allowEveryone: false },
       removalPolicy: 'retain',
@@ -158,8 +162,85 @@ describe('parseInfraConfig rules', () => {
     expect(parseInfraConfig({ model: { provider: 'anthropic' } }).model).toEqual({
       provider: 'anthropic',
       id: undefined,
+      smallFastId: undefined,
       extraIds: [],
     });
+  });
+
+  it('keeps the default worker cap within a smaller reservation, and none below 2', () => {
+    expect(parseInfraConfig({ worker: { reservedConcurrency: 3 } }).worker.maxConcurrency).toBe(3);
+    expect(
+      parseInfraConfig({ worker: { reservedConcurrency: 1 } }).worker.maxConcurrency,
+    ).toBeUndefined();
+    expect(parseInfraConfig({ worker: { maxConcurrency: 20 } }).worker.maxConcurrency).toBe(20);
+  });
+
+  it('lets the ingress reservation be turned off, for an account whose quota is 10', () => {
+    const config = loadInfraConfig({ env: { INFRA_INGRESS_RESERVED_CONCURRENCY: 'off' } });
+    expect(config.ingress.reservedConcurrency).toBe('off');
+    expect(
+      issuesOf(() => loadInfraConfig({ env: { INFRA_INGRESS_RESERVED_CONCURRENCY: 'none' } })),
+    ).toEqual([
+      { source: 'INFRA_INGRESS_RESERVED_CONCURRENCY', message: 'expected a whole number or "off"' },
+    ]);
+  });
+
+  it('refuses an inference profile that cannot be called from the region, and says what can', () => {
+    const issues = issuesOf(() =>
+      parseInfraConfig({
+        region: 'eu-west-1',
+        model: {
+          id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+          smallFastId: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
+          extraIds: ['apac.anthropic.claude-x-v1:0', 'global.anthropic.claude-x-v1:0'],
+        },
+      }),
+    );
+    expect(issues.map((issue) => issue.source)).toEqual(['model.id', 'model.extraIds.0']);
+    expect(issues[0]?.message).toBe(
+      'the "us." inference profile can only be called from US regions (us-east-*, us-west-*), not from eu-west-1: use "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", or "global.anthropic.claude-sonnet-4-5-20250929-v1:0"',
+    );
+    // From the CDK CLI's region too, by the variable that set the id.
+    const fromEnv = issuesOf(() =>
+      loadInfraConfig({
+        env: {
+          INFRA_MODEL_ID: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+          CDK_DEFAULT_REGION: 'ap-northeast-1',
+        },
+      }),
+    );
+    expect(fromEnv.map((issue) => issue.source)).toEqual(['INFRA_MODEL_ID']);
+    expect(fromEnv[0]?.message).toContain('use "apac.anthropic');
+    expect(fromEnv[0]?.message).toContain('"jp.anthropic');
+  });
+
+  it("picks the region's own profiles by default, global where no geography's can be called", () => {
+    const model = (region: string) => parseInfraConfig({ region }).model;
+    expect(model('us-west-2').smallFastId).toBe('us.anthropic.claude-haiku-4-5-20251001-v1:0');
+    expect(model('eu-central-1').id).toBe('eu.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(model('ap-southeast-2').id).toBe('apac.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(model('ca-central-1').id).toBe('global.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(model('sa-east-1').smallFastId).toBe('global.anthropic.claude-haiku-4-5-20251001-v1:0');
+  });
+
+  it('reads the model-failure bounds and the budget from the environment', () => {
+    const config = loadInfraConfig({
+      env: {
+        INFRA_MODEL_NOTICE_SECONDS: '60',
+        INFRA_MODEL_MAX_RETRIES: '0',
+        INFRA_TURN_TIME_LIMIT_MINUTES: '10',
+        INFRA_BUDGET_MONTHLY_USD: '50',
+      },
+    });
+    expect(config.worker).toMatchObject({
+      modelNoticeSeconds: 60,
+      modelMaxRetries: 0,
+      turnTimeLimitMinutes: 10,
+    });
+    expect(config.budgetMonthlyUsd).toBe(50);
+    expect(
+      issuesOf(() => parseInfraConfig({ worker: { turnTimeLimitMinutes: 20 } }))[0]?.source,
+    ).toBe('worker.turnTimeLimitMinutes');
   });
 });
 

@@ -14,6 +14,7 @@ import { TurnFailedError } from '../src/core/pipeline/conversation-worker.js';
 import { AgentError } from '../src/domain/errors.js';
 import { RegisterWebhookError } from '../src/entrypoints/aws/register-webhook.js';
 import { VersionConflictError } from '../src/ports/conversation-index.js';
+import { WorkspaceConflictError, WorkspaceStoreError } from '../src/ports/workspace-store.js';
 
 /**
  * Every error class of the package, with one error made by it: each belongs
@@ -33,6 +34,8 @@ const errors: Array<[type: { isInstance(value: unknown): boolean }, error: Agent
   [DatabaseSchemaError, new DatabaseSchemaError('schema')],
   [BotApiError, new BotApiError('getMe: 401')],
   [RegisterWebhookError, new RegisterWebhookError('no token')],
+  [WorkspaceStoreError, new WorkspaceStoreError('workspace')],
+  [WorkspaceConflictError, new WorkspaceConflictError('saved by another writer')],
 ];
 
 describe('the error tree', () => {
@@ -55,7 +58,9 @@ describe('the error tree', () => {
       // Only itself, except a base class, which also recognises its subclasses.
       const expected = errors.filter(
         ([, other]) =>
-          other === error || (type === AwsStorageError && other instanceof AwsStorageError),
+          other === error ||
+          (type === AwsStorageError && other instanceof AwsStorageError) ||
+          (type === WorkspaceStoreError && other instanceof WorkspaceStoreError),
       );
       expect(recognised).toEqual(expected);
     }

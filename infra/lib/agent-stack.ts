@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.js';
@@ -42,6 +42,7 @@ export class AgentStack extends Stack {
     this.queueing = new Queueing(this, 'Queueing', config.queue);
     this.secrets = new BotSecrets(this, 'Secrets', {
       anthropicApiKey: config.model.provider === 'anthropic',
+      transcriptionApiKey: config.media.transcription?.apiKey === true,
       removalPolicy,
     });
     this.functions = new Functions(this, 'Functions', {
@@ -60,7 +61,16 @@ export class AgentStack extends Stack {
       burstLimit: config.ingress.burstLimit,
       logRetention: config.logRetentionDays as logs.RetentionDays,
       removalPolicy,
+      metricNamespace: config.stackName,
     });
+    const bedrock = config.model.provider === 'bedrock';
+    if (bedrock && config.region === undefined) {
+      // The profile prefix is checked against the region at synth; without one it cannot be.
+      Annotations.of(this).addWarningV2(
+        'telegram-claude-agent:model-region',
+        `No region configured: the model ids (${config.model.id}) assume a US region. Set region (or INFRA_REGION / AWS_REGION) so synth can check them.`,
+      );
+    }
     this.alarms = new Alarms(this, 'Alarms', {
       queue: this.queueing.queue,
       deadLetterQueue: this.queueing.deadLetterQueue,
@@ -68,8 +78,15 @@ export class AgentStack extends Stack {
       ingress: this.functions.ingress,
       worker: this.functions.worker,
       deadLetters: this.functions.deadLetters,
+      webhook: this.webhookApi,
       workerTimeoutSeconds: config.worker.timeoutSeconds,
+      bedrockModelIds: bedrock
+        ? [config.model.id, config.model.smallFastId, ...config.model.extraIds].filter(
+            (modelId): modelId is string => modelId !== undefined,
+          )
+        : [],
       email: config.alarmEmail,
+      budgetMonthlyUsd: config.budgetMonthlyUsd,
     });
 
     const botToken = this.secrets.botToken.secretArn;

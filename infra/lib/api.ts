@@ -1,7 +1,9 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -14,7 +16,12 @@ export interface WebhookApiProps {
   burstLimit: number;
   logRetention: logs.RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** CloudWatch namespace of the metrics made from the access logs (one per stack). */
+  metricNamespace: string;
 }
+
+/** The metric of requests the stage throttle refused, counted from the access logs. */
+export const THROTTLED_METRIC_NAME = 'WebhookThrottled';
 
 /**
  * API Gateway HTTP API with one route, POST /telegram/webhook. Authentication
@@ -26,6 +33,8 @@ export class WebhookApi extends Construct {
   readonly stage: apigw.HttpStage;
   /** The full URL to register with Telegram. */
   readonly webhookUrl: string;
+  readonly accessLogs: logs.LogGroup;
+  private readonly throttled: logs.MetricFilter;
 
   constructor(scope: Construct, id: string, props: WebhookApiProps) {
     super(scope, id);
@@ -36,6 +45,16 @@ export class WebhookApi extends Construct {
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,
+    });
+    this.accessLogs = accessLogs;
+    // HTTP APIs publish 4xx and 5xx but no count of 429s: the stage
+    // throttle's refusals are counted here from the access log's status.
+    this.throttled = new logs.MetricFilter(this, 'Throttled', {
+      logGroup: accessLogs,
+      metricNamespace: props.metricNamespace,
+      metricName: THROTTLED_METRIC_NAME,
+      filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
+      metricValue: '1',
     });
     this.stage = new apigw.HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
@@ -66,5 +85,10 @@ export class WebhookApi extends Construct {
       }),
     });
     this.webhookUrl = `${this.stage.url.replace(/\/$/, '')}${WEBHOOK_PATH}`;
+  }
+
+  /** Requests answered 429 (the stage throttle, or the account's API Gateway quota). */
+  metricThrottled(period: Duration = Duration.minutes(5)): cloudwatch.Metric {
+    return this.throttled.metric({ period, statistic: 'Sum' });
   }
 }

@@ -9,6 +9,55 @@
 
 const PROFILE_PREFIX = /^(us|eu|apac|jp|au|ca|us-gov|global)\.(.+)$/;
 
+/**
+ * The regions a cross-region inference profile can be called from, by its
+ * prefix: a geographic profile works only from a region of its geography
+ * (`us.` from us-east-1 but not from eu-west-1 or ca-central-1), a global
+ * one from any commercial region. Bedrock answers a call from elsewhere
+ * with a ValidationException on every turn, so synth refuses it instead.
+ */
+const PROFILE_SOURCE_REGIONS: Record<string, { test(region: string): boolean; where: string }> = {
+  us: { test: (r) => /^us-(east|west)-\d$/.test(r), where: 'US regions (us-east-*, us-west-*)' },
+  'us-gov': { test: (r) => r.startsWith('us-gov-'), where: 'AWS GovCloud (US) regions' },
+  eu: { test: (r) => r.startsWith('eu-'), where: 'European regions (eu-*)' },
+  apac: { test: (r) => r.startsWith('ap-'), where: 'Asia Pacific regions (ap-*)' },
+  jp: {
+    test: (r) => r === 'ap-northeast-1' || r === 'ap-northeast-3',
+    where: 'ap-northeast-1 and ap-northeast-3',
+  },
+  au: {
+    test: (r) => r === 'ap-southeast-2' || r === 'ap-southeast-4',
+    where: 'ap-southeast-2 and ap-southeast-4',
+  },
+  ca: { test: (r) => r.startsWith('ca-'), where: 'Canadian regions (ca-*)' },
+  global: {
+    test: (r) => !/^(us-gov-|us-iso|cn-)/.test(r),
+    where: 'commercial regions',
+  },
+};
+
+/** Whether a profile of this prefix (`us`, `eu`, ...) can be called from the region. */
+export function profileWorksIn(prefix: string, region: string): boolean {
+  return PROFILE_SOURCE_REGIONS[prefix]?.test(region) ?? false;
+}
+
+/**
+ * Why a model id cannot be called from the region, or undefined if it can
+ * (plain model ids and ARNs are not checked: they name their own region).
+ */
+export function profileRegionProblem(modelId: string, region: string): string | undefined {
+  const prefix = PROFILE_PREFIX.exec(modelId)?.[1];
+  if (prefix === undefined || profileWorksIn(prefix, region)) return undefined;
+  const rule = PROFILE_SOURCE_REGIONS[prefix];
+  const rest = modelId.slice(prefix.length + 1);
+  const own = ['us', 'eu', 'apac', 'jp', 'au', 'ca'].filter((p) => profileWorksIn(p, region));
+  const suggestion =
+    own.length > 0
+      ? `use ${own.map((p) => `"${p}.${rest}"`).join(' or ')}, or "global.${rest}"`
+      : `use "global.${rest}" or a model available in ${region}`;
+  return `the "${prefix}." inference profile can only be called from ${rule?.where ?? 'its geography'}, not from ${region}: ${suggestion}`;
+}
+
 export interface BedrockArnContext {
   partition: string;
   region: string;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { profileRegionProblem, profileWorksIn } from './bedrock-resources.js';
 
 /**
  * The deployment's settings: `infra/config.json` (optional) overlaid with
@@ -36,17 +37,32 @@ const modelSchema = z
      */
     id: z.string().trim().min(1).optional(),
     /**
-     * Further models the agent may call (subagents with another model, Claude
-     * Code's small fast model). Bedrock permission is granted for each.
-     * Default on Bedrock: Claude Haiku 4.5 of the same geography.
+     * Claude Code's small fast model (background calls, and what a subagent
+     * with `model: haiku` runs on). Passed to Claude Code as
+     * ANTHROPIC_DEFAULT_HAIKU_MODEL and granted on Bedrock from this one
+     * value, so the permission and Claude Code's choice cannot diverge.
+     * Default on Bedrock: Claude Haiku 4.5 of the region's geography;
+     * Anthropic: Claude Code's own default.
      */
+    smallFastId: z.string().trim().min(1).optional(),
+    /** Further models the agent may call (a subagent with a full model id). Bedrock permission is granted for each. */
     extraIds: z.array(z.string().trim().min(1)).optional(),
   })
   .prefault({});
 
 const workerSchema = z
   .strictObject({
-    memoryMiB: positiveInt(1024, 10_240).default(2048),
+    /**
+     * Measured (`npm run bench -- worker-memory`): a turn with a subagent and
+     * two MCP servers peaks at ~560 MB resident, the handler process and
+     * Claude Code's process tree summed (an upper bound: shared pages count
+     * twice). Default: that plus 50 % for the commands the agent runs,
+     * rounded up to 1024 MB. Lambda's CPU share grows with memory (one vCPU
+     * at 1769 MB), but a turn mostly waits on the model, and this is most of
+     * the cost per turn (infra/README.md, What it costs). Raise it for agents
+     * that run heavy tools; WorkerErrors alarms on an out-of-memory end.
+     */
+    memoryMiB: positiveInt(1024, 10_240).default(1024),
     /** Lambda's hard limit is 900 s; the worker stops a turn before this deadline. */
     timeoutSeconds: positiveInt(60, 900).default(900),
     /** /tmp holds each turn's working directory and Claude Code's config dir. */
@@ -56,11 +72,33 @@ const workerSchema = z
     /**
      * Caps how many workers the SQS event source runs at once. Prefer this to
      * reserved concurrency: the poller stops fetching instead of being
-     * throttled, so messages do not burn receives while waiting.
+     * throttled, so messages do not burn receives while waiting. Default 5
+     * (or the reserved concurrency, if smaller): a new account may run only
+     * 10 Lambdas at once, and long turns must leave room for the ingress and
+     * the dead-letter consumer, or webhooks are throttled.
      */
     maxConcurrency: positiveInt(2, 1000).optional(),
-    /** Messages per invocation. One turn can take minutes, so small batches keep within the deadline. */
-    batchSize: positiveInt(1, 10).default(1),
+    /**
+     * Bounds on a silent or failing model and on a turn's time
+     * (MODEL_NOTICE_SECONDS, MODEL_MAX_RETRIES, TURN_TIME_LIMIT_MINUTES; see
+     * src/core/agent/model-failure.ts). Unset: the runtime's defaults.
+     */
+    modelNoticeSeconds: positiveInt(10, 900).optional(),
+    modelMaxRetries: z.number().int().min(0).max(10, 'expected 0 to 10').optional(),
+    turnTimeLimitMinutes: positiveInt(1, 15).optional(),
+    /**
+     * What the workspace store keeps of one conversation's files in S3
+     * (WORKSPACE_MAX_FILES, WORKSPACE_MAX_MB); a turn's files beyond them are
+     * not kept and the person is told. Unset: 5000 files, 256 MiB. Keep the
+     * size well under ephemeralStorageMiB: the files are restored into /tmp.
+     */
+    workspaceMaxFiles: positiveInt(1, 1_000_000).optional(),
+    workspaceMaxMiB: positiveInt(1, 10_240).optional(),
+    /**
+     * Messages per invocation: a conversation's messages that waited while a
+     * turn ran arrive together and one turn answers them (sqs-record-units.ts).
+     */
+    batchSize: positiveInt(1, 10).default(10),
     /**
      * Use an image already pushed to ECR (same account and region) instead of
      * building `Dockerfile.worker` during `cdk deploy`; for hosts without Docker.
@@ -81,6 +119,34 @@ const workerSchema = z
   })
   .prefault({});
 
+/** Files people send (src/core/pipeline/inbound-media.ts). */
+const mediaSchema = z
+  .strictObject({
+    /**
+     * Largest file a person may send, in MB (MAX_DOWNLOAD_MB). Telegram's
+     * own servers serve files up to 20 MB whatever this says. Unset: 20.
+     */
+    maxDownloadMb: positiveInt(1, 2000).optional(),
+    /**
+     * Speech to text for voice messages and audio: an OpenAI-compatible
+     * `/v1/audio/transcriptions` endpoint. Unset: recordings are kept as
+     * files and the person is told voice needs this setting.
+     */
+    transcription: z
+      .strictObject({
+        url: z.url({ message: 'expected the http(s) URL of the transcriptions endpoint' }),
+        /** The service's model name (TRANSCRIPTION_MODEL). Default `whisper-1`. */
+        model: z.string().trim().min(1).optional(),
+        /**
+         * The endpoint takes a key: the stack makes a secret for it (set its
+         * value after the first deploy) and the worker reads it at run time.
+         */
+        apiKey: z.boolean().default(true),
+      })
+      .optional(),
+  })
+  .prefault({});
+
 const ingressSchema = z
   .strictObject({
     /** More memory is more CPU: cold starts must stay well under Telegram's patience. */
@@ -89,6 +155,18 @@ const ingressSchema = z
     /** API Gateway stage throttling (requests per second, burst). */
     rateLimit: positiveInt(1, 10_000).default(50),
     burstLimit: positiveInt(1, 5000).default(100),
+    /**
+     * Concurrency reserved for the ingress, so busy workers (or anything else
+     * in the account) can never throttle the webhook. `"off"` reserves none:
+     * needed on an account whose concurrency quota is 10 (new accounts),
+     * where AWS refuses any reservation because 10 must stay unreserved; the
+     * worker's maxConcurrency cap then leaves the ingress its room.
+     */
+    reservedConcurrency: z
+      .union([positiveInt(1, 100), z.literal('off')], {
+        message: 'expected a whole number from 1 to 100, or "off"',
+      })
+      .default(2),
   })
   .prefault({});
 
@@ -148,10 +226,16 @@ export const infraConfigSchema = z
     sessionTtlDays: positiveInt(1, 3650).default(25),
     ingress: ingressSchema,
     worker: workerSchema,
+    media: mediaSchema,
     queue: queueSchema,
     access: accessSchema,
     /** Where the alarms send email (confirm the subscription mail). */
     alarmEmail: z.email().optional(),
+    /**
+     * A monthly AWS Budgets cost budget for the whole account, in USD; the
+     * alarm topic hears at 80 % of actual and 100 % of forecast spend.
+     */
+    budgetMonthlyUsd: positiveInt(1, 1_000_000).optional(),
     logRetentionDays: z
       .number()
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
@@ -206,6 +290,21 @@ export const infraConfigSchema = z
         message: 'an ARN is a Bedrock model; use a model name with provider "anthropic"',
       });
     }
+    if (config.model.provider === 'bedrock' && config.region !== undefined) {
+      const region = config.region;
+      const ids: Array<[PropertyKey[], string | undefined]> = [
+        [['model', 'id'], config.model.id],
+        [['model', 'smallFastId'], config.model.smallFastId],
+        ...(config.model.extraIds ?? []).map((id, index): [PropertyKey[], string] => [
+          ['model', 'extraIds', index],
+          id,
+        ]),
+      ];
+      for (const [path, id] of ids) {
+        const problem = id === undefined ? undefined : profileRegionProblem(id, region);
+        if (problem) ctx.addIssue({ code: 'custom', path, message: problem });
+      }
+    }
   });
 
 export type InfraConfigInput = z.input<typeof infraConfigSchema>;
@@ -213,7 +312,12 @@ type ParsedConfig = z.output<typeof infraConfigSchema>;
 
 /** The validated configuration, with the model defaults resolved for the region. */
 export type InfraConfig = Omit<ParsedConfig, 'model' | 'queue'> & {
-  model: { provider: 'bedrock' | 'anthropic'; id: string | undefined; extraIds: string[] };
+  model: {
+    provider: 'bedrock' | 'anthropic';
+    id: string | undefined;
+    smallFastId: string | undefined;
+    extraIds: string[];
+  };
   queue: { maxAttempts: number; maxReceiveCount: number; visibilityTimeoutSeconds: number };
 };
 
@@ -240,7 +344,7 @@ export class InfraConfigError extends Error {
   }
 }
 
-type EnvKind = 'string' | 'int' | 'bool' | 'list';
+type EnvKind = 'string' | 'int' | 'bool' | 'list' | 'intOrOff';
 
 /** Environment overrides: variable -> path in the config and how to read it. */
 export const ENV_OVERRIDES: Record<string, { path: readonly string[]; kind: EnvKind }> = {
@@ -250,17 +354,30 @@ export const ENV_OVERRIDES: Record<string, { path: readonly string[]; kind: EnvK
   INFRA_TENANT: { path: ['tenant'], kind: 'string' },
   INFRA_MODEL_PROVIDER: { path: ['model', 'provider'], kind: 'string' },
   INFRA_MODEL_ID: { path: ['model', 'id'], kind: 'string' },
+  INFRA_SMALL_FAST_MODEL_ID: { path: ['model', 'smallFastId'], kind: 'string' },
   INFRA_EXTRA_MODEL_IDS: { path: ['model', 'extraIds'], kind: 'list' },
   INFRA_SESSION_TTL_DAYS: { path: ['sessionTtlDays'], kind: 'int' },
   INFRA_INGRESS_MEMORY_MIB: { path: ['ingress', 'memoryMiB'], kind: 'int' },
+  INFRA_INGRESS_RESERVED_CONCURRENCY: {
+    path: ['ingress', 'reservedConcurrency'],
+    kind: 'intOrOff',
+  },
   INFRA_WORKER_MEMORY_MIB: { path: ['worker', 'memoryMiB'], kind: 'int' },
   INFRA_WORKER_TIMEOUT_SECONDS: { path: ['worker', 'timeoutSeconds'], kind: 'int' },
   INFRA_WORKER_EPHEMERAL_STORAGE_MIB: { path: ['worker', 'ephemeralStorageMiB'], kind: 'int' },
   INFRA_WORKER_RESERVED_CONCURRENCY: { path: ['worker', 'reservedConcurrency'], kind: 'int' },
   INFRA_WORKER_MAX_CONCURRENCY: { path: ['worker', 'maxConcurrency'], kind: 'int' },
   INFRA_WORKER_BATCH_SIZE: { path: ['worker', 'batchSize'], kind: 'int' },
+  INFRA_WORKER_WORKSPACE_MAX_FILES: { path: ['worker', 'workspaceMaxFiles'], kind: 'int' },
+  INFRA_WORKER_WORKSPACE_MAX_MIB: { path: ['worker', 'workspaceMaxMiB'], kind: 'int' },
+  INFRA_MODEL_NOTICE_SECONDS: { path: ['worker', 'modelNoticeSeconds'], kind: 'int' },
+  INFRA_MODEL_MAX_RETRIES: { path: ['worker', 'modelMaxRetries'], kind: 'int' },
+  INFRA_TURN_TIME_LIMIT_MINUTES: { path: ['worker', 'turnTimeLimitMinutes'], kind: 'int' },
   INFRA_WORKER_IMAGE_REPOSITORY: { path: ['worker', 'image', 'repositoryName'], kind: 'string' },
   INFRA_WORKER_IMAGE_TAG: { path: ['worker', 'image', 'tagOrDigest'], kind: 'string' },
+  INFRA_MAX_DOWNLOAD_MB: { path: ['media', 'maxDownloadMb'], kind: 'int' },
+  INFRA_TRANSCRIPTION_URL: { path: ['media', 'transcription', 'url'], kind: 'string' },
+  INFRA_TRANSCRIPTION_MODEL: { path: ['media', 'transcription', 'model'], kind: 'string' },
   INFRA_MAX_ATTEMPTS: { path: ['queue', 'maxAttempts'], kind: 'int' },
   INFRA_MAX_RECEIVE_COUNT: { path: ['queue', 'maxReceiveCount'], kind: 'int' },
   INFRA_QUEUE_VISIBILITY_TIMEOUT_SECONDS: {
@@ -271,6 +388,7 @@ export const ENV_OVERRIDES: Record<string, { path: readonly string[]; kind: EnvK
   INFRA_ALLOWED_CHAT_IDS: { path: ['access', 'allowedChatIds'], kind: 'list' },
   INFRA_ALLOW_EVERYONE: { path: ['access', 'allowEveryone'], kind: 'bool' },
   INFRA_ALARM_EMAIL: { path: ['alarmEmail'], kind: 'string' },
+  INFRA_BUDGET_MONTHLY_USD: { path: ['budgetMonthlyUsd'], kind: 'int' },
   INFRA_LOG_RETENTION_DAYS: { path: ['logRetentionDays'], kind: 'int' },
   INFRA_REMOVAL_POLICY: { path: ['removalPolicy'], kind: 'string' },
   INFRA_AUTO_DELETE_OBJECTS: { path: ['autoDeleteObjects'], kind: 'bool' },
@@ -362,22 +480,44 @@ export function parseInfraConfig(input: InfraConfigInput): InfraConfig {
 const SONNET = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
 const HAIKU = 'anthropic.claude-haiku-4-5-20251001-v1:0';
 
-/** The Bedrock cross-region inference profile prefix for a region's geography. */
+/**
+ * The Bedrock cross-region inference profile prefix for a region's
+ * geography; `global` where no geographic profile can be called from the
+ * region. No region (an environment-agnostic template): `us`.
+ */
 export function bedrockGeography(region: string | undefined): string {
-  if (region?.startsWith('eu-')) return 'eu';
-  if (region?.startsWith('ap-')) return 'apac';
-  return 'us';
+  if (region?.startsWith('us-gov-')) return 'us-gov';
+  if (region === undefined || profileWorksIn('us', region)) return 'us';
+  if (region.startsWith('eu-')) return 'eu';
+  if (region.startsWith('ap-')) return 'apac';
+  return 'global';
 }
+
+/** The default worker event-source cap (see workerSchema.maxConcurrency). */
+export const DEFAULT_WORKER_MAX_CONCURRENCY = 5;
 
 function resolveDefaults(config: ParsedConfig): InfraConfig {
   const bedrock = config.model.provider === 'bedrock';
   const geo = bedrockGeography(config.region);
+  const { reservedConcurrency, maxConcurrency } = config.worker;
   return {
     ...config,
     model: {
       provider: config.model.provider,
       id: config.model.id ?? (bedrock ? `${geo}.${SONNET}` : undefined),
-      extraIds: config.model.extraIds ?? (bedrock ? [`${geo}.${HAIKU}`] : []),
+      smallFastId: config.model.smallFastId ?? (bedrock ? `${geo}.${HAIKU}` : undefined),
+      extraIds: config.model.extraIds ?? [],
+    },
+    worker: {
+      ...config.worker,
+      // The event source's cap cannot be below 2; a reservation of 1 caps alone.
+      maxConcurrency:
+        maxConcurrency ??
+        (reservedConcurrency === undefined
+          ? DEFAULT_WORKER_MAX_CONCURRENCY
+          : reservedConcurrency >= 2
+            ? Math.min(DEFAULT_WORKER_MAX_CONCURRENCY, reservedConcurrency)
+            : undefined),
     },
     queue: {
       maxAttempts: config.queue.maxAttempts,
@@ -400,6 +540,9 @@ function readEnvValue(text: string, kind: EnvKind): unknown {
       return undefined;
     case 'list':
       return text.split(/[\s,]+/).filter(Boolean);
+    case 'intOrOff':
+      if (text.toLowerCase() === 'off') return 'off';
+      return /^-?\d+$/.test(text) ? Number(text) : undefined;
   }
 }
 
@@ -413,6 +556,8 @@ function describeKind(kind: EnvKind): string {
       return 'true or false';
     case 'list':
       return 'a comma-separated list';
+    case 'intOrOff':
+      return 'a whole number or "off"';
   }
 }
 

@@ -11,10 +11,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { JOB_ATTEMPTS_KEY_PREFIX } from '../../src/adapters/aws/dynamo-job-attempts.js';
+import { CONVERSATION_KEY_PREFIX } from '../../src/adapters/aws/dynamo-conversation-index.js';
+import { REPLY_OUTBOX_KEY_PREFIX } from '../../src/adapters/aws/dynamo-reply-outbox.js';
 import { TURN_CONTROL_KEY_PREFIX } from '../../src/adapters/aws/dynamo-turn-control.js';
 import { DEDUPE_KEY_PREFIX } from '../../src/adapters/aws/dynamo-update-dedupe.js';
 import { HANDLER_ENV } from '../../src/entrypoints/aws/handler-env.js';
 import { bedrockResourceArns } from './bedrock-resources.js';
+import { DEAD_LETTER_SOURCE_MAPS, INGRESS_SOURCE_MAPS, ZIP_BUNDLE } from './bundling.js';
 import type { InfraConfig } from './config.js';
 import {
   DEAD_LETTER_ENTRY,
@@ -46,21 +49,44 @@ const OUTBOX_KEY_PREFIX = 'O#';
 export const DEAD_LETTER_TIMEOUT_SECONDS = 60;
 
 /** esbuild options of the zip-packaged functions (bundled on the synthesizing machine, no Docker). */
-const BUNDLING: nodejs.BundlingOptions = {
-  format: nodejs.OutputFormat.ESM,
-  target: 'node22',
-  // Bundle everything, the AWS SDK included: one minified file loads
-  // faster than the runtime's SDK, and pins the version we tested.
-  externalModules: [],
-  mainFields: ['module', 'main'],
-  minify: true,
-  sourceMap: true,
-  sourcesContent: false,
-  tsconfig: TSCONFIG,
-  // CommonJS dependencies inside an ESM bundle still call require().
-  banner:
-    "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-};
+function bundling(sourceMaps: boolean): nodejs.BundlingOptions {
+  return {
+    format: nodejs.OutputFormat.ESM,
+    target: ZIP_BUNDLE.target,
+    // Bundle everything, the AWS SDK included: one minified file loads
+    // faster than the runtime's SDK, and pins the version we tested.
+    externalModules: [],
+    mainFields: [...ZIP_BUNDLE.mainFields],
+    minify: ZIP_BUNDLE.minify,
+    sourceMap: sourceMaps,
+    sourcesContent: false,
+    tsconfig: TSCONFIG,
+    banner: ZIP_BUNDLE.banner,
+  };
+}
+
+/**
+ * An IAM statement on the shared table limited to items whose partition key
+ * starts with one of the prefixes (each adapter prefixes its keys), so a
+ * role reaches only its own kinds of item.
+ */
+function itemsWithKeyPrefixes(
+  sid: string,
+  table: dynamodb.ITable,
+  actions: string[],
+  prefixes: string[],
+): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: actions.map((action) => `dynamodb:${action}`),
+    resources: [table.tableArn],
+    conditions: {
+      'ForAllValues:StringLike': {
+        'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`),
+      },
+    },
+  });
+}
 
 /**
  * The Lambdas. The ingress is a small esbuild bundle that answers Telegram
@@ -99,9 +125,14 @@ export class Functions extends Construct {
       timeout: Duration.seconds(config.ingress.timeoutSeconds),
       projectRoot: REPO_ROOT,
       depsLockFilePath: LOCK_FILE,
-      bundling: BUNDLING,
+      bundling: bundling(INGRESS_SOURCE_MAPS),
+      // Busy workers must never throttle the webhook (config.ts: ingress.reservedConcurrency).
+      reservedConcurrentExecutions:
+        config.ingress.reservedConcurrency === 'off'
+          ? undefined
+          : config.ingress.reservedConcurrency,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(INGRESS_SOURCE_MAPS ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         [HANDLER_ENV.tableName]: table.tableName,
         [HANDLER_ENV.jobQueueUrl]: queue.queueUrl,
         [HANDLER_ENV.botTokenSecretArn]: secrets.botToken.secretArn,
@@ -125,16 +156,31 @@ export class Functions extends Construct {
     secrets.botToken.grantRead(this.ingress);
     secrets.webhookSecret.grantRead(this.ingress);
     this.ingress.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'DedupeAndStopRecordsOnly',
-        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: [table.tableArn],
-        conditions: {
-          'ForAllValues:StringLike': {
-            'dynamodb:LeadingKeys': [`${DEDUPE_KEY_PREFIX}*`, `${TURN_CONTROL_KEY_PREFIX}*`],
-          },
-        },
-      }),
+      itemsWithKeyPrefixes(
+        'DedupeAndStopRecordsOnly',
+        table,
+        ['PutItem', 'UpdateItem', 'DeleteItem'],
+        [DEDUPE_KEY_PREFIX, TURN_CONTROL_KEY_PREFIX],
+      ),
+    );
+    // Control messages are answered here (ControlAnswerSink): /status reads the
+    // conversation's record and running turn; the answer goes through the
+    // reply outbox, exactly once.
+    this.ingress.addToRolePolicy(
+      itemsWithKeyPrefixes(
+        'ReadForControlAnswers',
+        table,
+        ['GetItem'],
+        [CONVERSATION_KEY_PREFIX, TURN_CONTROL_KEY_PREFIX, REPLY_OUTBOX_KEY_PREFIX],
+      ),
+    );
+    this.ingress.addToRolePolicy(
+      itemsWithKeyPrefixes(
+        'WriteControlAnswers',
+        table,
+        ['PutItem', 'UpdateItem'],
+        [REPLY_OUTBOX_KEY_PREFIX],
+      ),
     );
 
     this.workerLogs = new logs.LogGroup(this, 'WorkerLogs', {
@@ -149,6 +195,53 @@ export class Functions extends Construct {
           ? { [HANDLER_ENV.anthropicApiKeySecretArn]: secrets.anthropicApiKey.secretArn }
           : {};
     if (config.model.id) modelEnvironment[HANDLER_ENV.model] = config.model.id;
+    // The same value the Bedrock grant below is made from.
+    if (config.model.smallFastId)
+      modelEnvironment[HANDLER_ENV.smallFastModel] = config.model.smallFastId;
+    const { modelNoticeSeconds, modelMaxRetries, turnTimeLimitMinutes } = config.worker;
+    const failureEnvironment: Record<string, string> = {
+      ...(modelNoticeSeconds === undefined
+        ? {}
+        : { [HANDLER_ENV.modelNoticeSeconds]: String(modelNoticeSeconds) }),
+      ...(modelMaxRetries === undefined
+        ? {}
+        : { [HANDLER_ENV.modelMaxRetries]: String(modelMaxRetries) }),
+      ...(turnTimeLimitMinutes === undefined
+        ? {}
+        : { [HANDLER_ENV.turnTimeLimitMinutes]: String(turnTimeLimitMinutes) }),
+    };
+
+    // The conversations' files go to the same bucket, under workspaces/ (S3WorkspaceStore).
+    const { workspaceMaxFiles, workspaceMaxMiB } = config.worker;
+    const workspaceEnvironment: Record<string, string> = {
+      ...(workspaceMaxFiles === undefined
+        ? {}
+        : { [HANDLER_ENV.workspaceMaxFiles]: String(workspaceMaxFiles) }),
+      ...(workspaceMaxMiB === undefined
+        ? {}
+        : { [HANDLER_ENV.workspaceMaxMegabytes]: String(workspaceMaxMiB) }),
+    };
+
+    // Files people send: the download cap and speech to text (its key by ARN, never the value).
+    const { maxDownloadMb, transcription } = config.media;
+    const mediaEnvironment: Record<string, string> = {
+      ...(maxDownloadMb === undefined
+        ? {}
+        : { [HANDLER_ENV.maxDownloadMb]: String(maxDownloadMb) }),
+      ...(transcription
+        ? {
+            [HANDLER_ENV.transcriptionUrl]: transcription.url,
+            ...(transcription.model
+              ? { [HANDLER_ENV.transcriptionModel]: transcription.model }
+              : {}),
+            ...(secrets.transcriptionApiKey
+              ? {
+                  [HANDLER_ENV.transcriptionApiKeySecretArn]: secrets.transcriptionApiKey.secretArn,
+                }
+              : {}),
+          }
+        : {}),
+    };
 
     this.worker = new lambda.DockerImageFunction(this, 'Worker', {
       role: functionRole(this, 'WorkerRole', workerLogs),
@@ -167,6 +260,9 @@ export class Functions extends Construct {
         [HANDLER_ENV.maxAttempts]: String(config.queue.maxAttempts),
         [HANDLER_ENV.sessionTtlDays]: String(config.sessionTtlDays),
         ...modelEnvironment,
+        ...failureEnvironment,
+        ...workspaceEnvironment,
+        ...mediaEnvironment,
         ...access,
       },
       logGroup: workerLogs,
@@ -185,14 +281,22 @@ export class Functions extends Construct {
     table.grantReadWriteData(this.worker);
     bucket.grantReadWrite(this.worker);
     secrets.botToken.grantRead(this.worker);
+    secrets.transcriptionApiKey?.grantRead(this.worker);
+    // A turn cut at the deadline queues its continuation on its conversation's lane.
+    queue.grantSendMessages(this.worker);
     if (config.model.provider === 'bedrock') {
-      const modelIds = [config.model.id, ...config.model.extraIds].filter(
+      const modelIds = [config.model.id, config.model.smallFastId, ...config.model.extraIds].filter(
         (modelId): modelId is string => modelId !== undefined,
       );
       this.worker.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'InvokeConfiguredModels',
-          actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+          // CountTokens: Claude Code counts tokens through the model gateway, which forwards it.
+          actions: [
+            'bedrock:InvokeModel',
+            'bedrock:InvokeModelWithResponseStream',
+            'bedrock:CountTokens',
+          ],
           resources: bedrockResourceArns(modelIds, {
             partition: Aws.PARTITION,
             region: Aws.REGION,
@@ -221,9 +325,9 @@ export class Functions extends Construct {
       timeout: Duration.seconds(DEAD_LETTER_TIMEOUT_SECONDS),
       projectRoot: REPO_ROOT,
       depsLockFilePath: LOCK_FILE,
-      bundling: BUNDLING,
+      bundling: bundling(DEAD_LETTER_SOURCE_MAPS),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(DEAD_LETTER_SOURCE_MAPS ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         [HANDLER_ENV.tableName]: table.tableName,
         [HANDLER_ENV.botTokenSecretArn]: secrets.botToken.secretArn,
         [HANDLER_ENV.parkedQueueUrl]: props.parkedQueue.queueUrl,
@@ -239,6 +343,9 @@ export class Functions extends Construct {
       new SqsEventSource(props.deadLetterQueue, {
         batchSize: 10,
         reportBatchItemFailures: true,
+        // The smallest cap: dead letters are rare, and the account's
+        // concurrency belongs to the ingress and the workers.
+        maxConcurrency: 2,
       }),
     );
     // Least privilege: read and write reply outbox items (the one failure
@@ -246,16 +353,12 @@ export class Functions extends Construct {
     // dead-lettered mark a redrive is recognised by), send to the parked
     // queue, read the bot token.
     this.deadLetters.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'OutboxAndAttemptRecordsOnly',
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        resources: [table.tableArn],
-        conditions: {
-          'ForAllValues:StringLike': {
-            'dynamodb:LeadingKeys': [`${OUTBOX_KEY_PREFIX}*`, `${JOB_ATTEMPTS_KEY_PREFIX}*`],
-          },
-        },
-      }),
+      itemsWithKeyPrefixes(
+        'OutboxAndAttemptRecordsOnly',
+        table,
+        ['GetItem', 'PutItem', 'UpdateItem'],
+        [OUTBOX_KEY_PREFIX, JOB_ATTEMPTS_KEY_PREFIX],
+      ),
     );
     props.parkedQueue.grantSendMessages(this.deadLetters);
     secrets.botToken.grantRead(this.deadLetters);

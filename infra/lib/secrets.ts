@@ -5,6 +5,8 @@ import { Construct } from 'constructs';
 export interface BotSecretsProps {
   /** Create the Anthropic API key secret (model provider `anthropic`). */
   anthropicApiKey: boolean;
+  /** Create the speech-to-text service's key secret (media.transcription with apiKey). */
+  transcriptionApiKey?: boolean | undefined;
   removalPolicy: RemovalPolicy;
 }
 
@@ -20,6 +22,7 @@ export class BotSecrets extends Construct {
   readonly botToken: secretsmanager.Secret;
   readonly webhookSecret: secretsmanager.Secret;
   readonly anthropicApiKey: secretsmanager.Secret | undefined;
+  readonly transcriptionApiKey: secretsmanager.Secret | undefined;
 
   constructor(scope: Construct, id: string, props: BotSecretsProps) {
     super(scope, id);
@@ -41,6 +44,14 @@ export class BotSecrets extends Construct {
       ? new secretsmanager.Secret(this, 'AnthropicApiKey', {
           description:
             'Anthropic API key (plain string). Replace the placeholder after the first deploy.',
+          generateSecretString: { passwordLength: 32, excludePunctuation: true },
+          removalPolicy: props.removalPolicy,
+        })
+      : undefined;
+    this.transcriptionApiKey = props.transcriptionApiKey
+      ? new secretsmanager.Secret(this, 'TranscriptionApiKey', {
+          description:
+            'API key of the speech-to-text service for voice messages (plain string). Replace the placeholder after the first deploy.',
           generateSecretString: { passwordLength: 32, excludePunctuation: true },
           removalPolicy: props.removalPolicy,
         })

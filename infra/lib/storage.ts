@@ -14,14 +14,15 @@ export interface StorageProps {
 
 /**
  * One DynamoDB table (conversation index, transcript entries, dedupe records,
- * leases) and one bucket for transcript payloads too large for an item. The
+ * leases) and one bucket for transcript payloads too large for an item
+ * (`transcripts/`) and the conversations' files (`workspaces/`). The
  * table's keys and indexes come from the adapters' own definition, so the
  * deployed table cannot drift from what the code (and its emulator tests) use.
  */
 export class Storage extends Construct {
   readonly table: dynamodb.Table;
   readonly bucket: s3.Bucket;
-  /** Days the bucket keeps a transcript object: the session TTL plus the store's refresh window. */
+  /** Days the bucket keeps a transcript or workspace object: the session TTL plus the stores' refresh window. */
   readonly transcriptRetentionDays: number;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
@@ -63,6 +64,10 @@ export class Storage extends Construct {
     // turn. The session store copies objects of live sessions onto
     // themselves when their expiry comes within the refresh window, so the
     // rule must keep objects for the TTL plus that window; the store says how long.
+    // The conversations' files (workspaces/, S3WorkspaceStore) follow the
+    // same rule with the same 5-day window: a save copies objects older than
+    // it onto themselves, and what no manifest references is never refreshed,
+    // so the rule removes it (and a whole workspace idle past the TTL).
     this.transcriptRetentionDays = sessionStoreRetentionDays({
       ttlSeconds: props.sessionTtlDays * 86_400,
     });

@@ -37,8 +37,16 @@ describe('loadAppSettings', () => {
     expect(loadAppSettings(valid, '/srv').runtime.modelFailure).toEqual({
       noticeWithinMs: undefined,
       maxRetries: undefined,
-      turnTimeLimitMs: undefined,
+      // A task's whole allowance on AWS: 15 minutes for each of 1 + 3 runs.
+      turnTimeLimitMs: 60 * 60_000,
     });
+    expect(
+      loadAppSettings({ ...valid, MAX_CONTINUATIONS: '1' }, '/srv').runtime.modelFailure
+        .turnTimeLimitMs,
+    ).toBe(30 * 60_000);
+    expect(() => loadAppSettings({ ...valid, MAX_CONTINUATIONS: '-1' }, '/srv')).toThrow(
+      /MAX_CONTINUATIONS/,
+    );
     const settings = loadAppSettings(
       {
         ...valid,
@@ -56,6 +64,29 @@ describe('loadAppSettings', () => {
     expect(() => loadAppSettings({ ...valid, MODEL_MAX_RETRIES: '-1' }, '/srv')).toThrow(
       /MODEL_MAX_RETRIES/,
     );
+  });
+
+  it("reads Claude Code's small fast model, by its current name before the older one", () => {
+    expect(loadAppSettings(valid, '/srv').runtime.modelAccess.smallFastModel).toBeUndefined();
+    const both = loadAppSettings(
+      { ...valid, ANTHROPIC_DEFAULT_HAIKU_MODEL: 'haiku-new', ANTHROPIC_SMALL_FAST_MODEL: 'old' },
+      '/srv',
+    );
+    expect(both.runtime.modelAccess.smallFastModel).toBe('haiku-new');
+    const bedrock = loadAppSettings(
+      {
+        TELEGRAM_BOT_TOKEN: valid.TELEGRAM_BOT_TOKEN,
+        CLAUDE_CODE_USE_BEDROCK: '1',
+        AWS_REGION: 'eu-west-1',
+        ANTHROPIC_SMALL_FAST_MODEL: 'eu.small',
+      },
+      '/srv',
+    );
+    expect(bedrock.runtime.modelAccess).toEqual({
+      provider: 'bedrock',
+      region: 'eu-west-1',
+      smallFastModel: 'eu.small',
+    });
   });
 
   it('reads allowlists, webhook mode and worker settings', () => {

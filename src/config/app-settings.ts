@@ -9,6 +9,12 @@ import {
   tenantName,
   wholeNumber,
 } from './env-values.js';
+import {
+  type MediaConfig,
+  mediaConfigFrom,
+  mediaVariables,
+  transcriptionKeyVariable,
+} from './media-settings.js';
 import { loadRuntimeSettings, type RuntimeSettings } from './runtime-settings.js';
 import { type SettingIssue, SettingsError } from './settings-error.js';
 
@@ -28,6 +34,8 @@ export interface AppSettings {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Port of the loopback health endpoint (`GET /healthz`); none when unset. */
   healthPort: number | undefined;
+  /** Files people send: download cap, speech to text (media-settings.ts). */
+  media: MediaConfig;
 }
 
 const schema = z.object({
@@ -54,6 +62,8 @@ const schema = z.object({
   WEBHOOK_HOST: optionalText,
   WEBHOOK_PORT: wholeNumber(0, 65_535),
   HEALTH_PORT: wholeNumber(0, 65_535),
+  ...mediaVariables,
+  ...transcriptionKeyVariable,
   TENANT: tenantName,
   WORKER_CONCURRENCY: wholeNumber(1, 64),
   JOB_MAX_ATTEMPTS: wholeNumber(1, 20),
@@ -133,5 +143,6 @@ export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
     },
     logLevel: values.LOG_LEVEL ?? 'info',
     healthPort: values.HEALTH_PORT,
+    media: mediaConfigFrom(values, values.TRANSCRIPTION_API_KEY),
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MAX_CONTINUATIONS, taskTimeLimitMs } from '../domain/continuation-limits.js';
 import { DEFAULT_SESSION_TTL_MS } from '../domain/conversation.js';
 import { type Env, httpUrl, optionalText, parseEnv } from './env-values.js';
 import { type SettingIssue, SettingsError } from './settings-error.js';
@@ -7,9 +8,13 @@ import { type SettingIssue, SettingsError } from './settings-error.js';
 export type { Env } from './env-values.js';
 
 /** Where the model is, as the operator configured it. */
-export type ModelSettings =
+export type ModelSettings = (
   | { provider: 'anthropic'; apiKey: string; baseUrl: string | undefined }
-  | { provider: 'bedrock'; region: string };
+  | { provider: 'bedrock'; region: string }
+) & {
+  /** Claude Code's small fast model (ANTHROPIC_DEFAULT_HAIKU_MODEL); unset: Claude Code's choice. */
+  smallFastModel?: string | undefined;
+};
 
 /** Settings every deployment of the agent runtime needs (chat, bot, Lambda). */
 export interface RuntimeSettings {
@@ -24,6 +29,11 @@ export interface RuntimeSettings {
     maxRetries?: number | undefined;
     turnTimeLimitMs?: number | undefined;
   };
+  /**
+   * How many times a task cut at a run's deadline goes on in a new run (AWS;
+   * MAX_CONTINUATIONS). Locally it sets the default turn time limit.
+   */
+  maxContinuations: number;
 }
 
 const positiveNumber = (what: string) =>
@@ -33,6 +43,9 @@ const schema = z.object({
   DATA_DIR: optionalText,
   AGENT_DIR: optionalText,
   ANTHROPIC_MODEL: optionalText,
+  ANTHROPIC_DEFAULT_HAIKU_MODEL: optionalText,
+  /** The older name Claude Code still reads; ANTHROPIC_DEFAULT_HAIKU_MODEL wins. */
+  ANTHROPIC_SMALL_FAST_MODEL: optionalText,
   ANTHROPIC_API_KEY: optionalText,
   ANTHROPIC_BASE_URL: httpUrl,
   CLAUDE_CODE_USE_BEDROCK: optionalText.pipe(z.enum(['0', '1', 'true', 'false']).optional()),
@@ -45,6 +58,9 @@ const schema = z.object({
     z.coerce.number<string | undefined>().int().min(0).max(10, 'expected 0 to 10').optional(),
   ),
   TURN_TIME_LIMIT_MINUTES: positiveNumber('expected a positive number of minutes'),
+  MAX_CONTINUATIONS: optionalText.pipe(
+    z.coerce.number<string | undefined>().int().min(0).max(20, 'expected 0 to 20').optional(),
+  ),
 });
 
 /**
@@ -57,10 +73,11 @@ export function loadRuntimeSettings(env: Env, cwd = process.cwd()): RuntimeSetti
   const bedrock =
     values.CLAUDE_CODE_USE_BEDROCK === '1' || values.CLAUDE_CODE_USE_BEDROCK === 'true';
   let modelAccess: ModelSettings | undefined;
+  const smallFastModel = values.ANTHROPIC_DEFAULT_HAIKU_MODEL ?? values.ANTHROPIC_SMALL_FAST_MODEL;
   if (bedrock) {
     if (!values.AWS_REGION)
       issues.push({ name: 'AWS_REGION', message: 'required when CLAUDE_CODE_USE_BEDROCK is set' });
-    else modelAccess = { provider: 'bedrock', region: values.AWS_REGION };
+    else modelAccess = { provider: 'bedrock', region: values.AWS_REGION, smallFastModel };
   } else if (!values.ANTHROPIC_API_KEY) {
     issues.push({
       name: 'ANTHROPIC_API_KEY',
@@ -72,9 +89,11 @@ export function loadRuntimeSettings(env: Env, cwd = process.cwd()): RuntimeSetti
       provider: 'anthropic',
       apiKey: values.ANTHROPIC_API_KEY,
       baseUrl: values.ANTHROPIC_BASE_URL,
+      smallFastModel,
     };
   }
   if (issues.length > 0 || !modelAccess) throw new SettingsError(issues);
+  const maxContinuations = values.MAX_CONTINUATIONS ?? DEFAULT_MAX_CONTINUATIONS;
   return {
     dataDir: path.resolve(cwd, values.DATA_DIR ?? 'data'),
     agentDir: path.resolve(cwd, values.AGENT_DIR ?? 'agent'),
@@ -86,7 +105,11 @@ export function loadRuntimeSettings(env: Env, cwd = process.cwd()): RuntimeSetti
     modelFailure: {
       noticeWithinMs: values.MODEL_NOTICE_SECONDS && values.MODEL_NOTICE_SECONDS * 1000,
       maxRetries: values.MODEL_MAX_RETRIES,
-      turnTimeLimitMs: values.TURN_TIME_LIMIT_MINUTES && values.TURN_TIME_LIMIT_MINUTES * 60_000,
+      // Unset: what a task may take on AWS in all, its first run and every continuation.
+      turnTimeLimitMs: values.TURN_TIME_LIMIT_MINUTES
+        ? values.TURN_TIME_LIMIT_MINUTES * 60_000
+        : taskTimeLimitMs(maxContinuations),
     },
+    maxContinuations,
   };
 }

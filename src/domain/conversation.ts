@@ -27,6 +27,19 @@ export function conversationId(ref: ConversationRef): string {
   return parts.map((part) => encodeURIComponent(part)).join(':');
 }
 
+/** The conversation a `conversationId` names; null for a string that is not one. */
+export function parseConversationId(id: string): ConversationRef | null {
+  const parts = id.split(':');
+  if (parts.length !== 4) return null;
+  try {
+    const [tenant, channel, chatId, threadId] = parts.map((part) => decodeURIComponent(part));
+    if (!tenant || !channel || !chatId || threadId === undefined) return null;
+    return { tenant, channel, chatId, ...(threadId === '-' ? {} : { threadId }) };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A short, filesystem-safe name for a conversation (its working directory).
  * Hashing keeps the path short and free of characters a shell or the SDK's

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attachmentSchema } from './attachment.js';
 import type { ConversationRef } from './conversation.js';
 
 /**
@@ -27,10 +28,30 @@ const conversationSchema = z.object({
  */
 export const MAX_TEXT_CHARS = 16_000;
 
+/** The most of a replied-to message's text given as context (Telegram's own messages stop at 4,096). */
+export const MAX_REPLY_CONTEXT_CHARS = 4_096;
+
+/**
+ * How long the queue holds back a message of an album before handing it out,
+ * so the album's other messages (separate updates, usually within a second)
+ * are queued by then and make one turn with it.
+ */
+export const ALBUM_WAIT_MS = 1_500;
+
 const bodySchema = z.discriminatedUnion('kind', [
   /** Text for the agent. */
   z.object({ kind: z.literal('text'), text: z.string().min(1).max(MAX_TEXT_CHARS) }),
   z.object({ kind: z.literal('command'), command: z.enum(COMMANDS), args: z.string() }),
+  /**
+   * Files for the agent (a photo, a document, a voice message, ...) with the
+   * caption as `text` (may be empty). The worker downloads them; see
+   * src/core/pipeline/inbound-media.ts.
+   */
+  z.object({
+    kind: z.literal('media'),
+    text: z.string().max(MAX_TEXT_CHARS),
+    attachments: z.array(attachmentSchema).min(1).max(10),
+  }),
   /** Something the bot does not handle (a sticker, a voice note, ...) that deserves a short reply. */
   z.object({ kind: z.literal('unsupported'), what: z.string().min(1) }),
   /**
@@ -56,6 +77,35 @@ export const inboundMessageSchema = z.object({
   /** Epoch ms when ingress accepted it. */
   receivedAt: z.number().int().nonnegative(),
   body: bodySchema,
+  /** The message this one replies to, as context for the agent (its text, cut; its file). */
+  replyTo: z
+    .object({
+      senderName: z.string().min(1).max(256).optional(),
+      text: z.string().max(MAX_REPLY_CONTEXT_CHARS).optional(),
+      attachment: attachmentSchema.optional(),
+    })
+    .optional(),
+  /**
+   * Set on each message of an album (Telegram's `media_group_id`): they arrive
+   * as separate updates, and the queue holds the first back for
+   * ALBUM_WAIT_MS so that its siblings join it in one turn.
+   */
+  mediaGroupId: z.string().min(1).max(128).optional(),
+  /**
+   * Set on a continuation: a turn cut at a run's deadline (the worker Lambda's
+   * 15 minutes) goes on in a later run, queued on the conversation's turn lane
+   * as a text message whose text is the instruction to continue (see
+   * src/core/pipeline/continuation.ts). `of`: the id of the message that
+   * started the task; `n`: which continuation this is (1-based);
+   * `startedAt`: when the task's first run began (epoch ms).
+   */
+  continuation: z
+    .object({
+      of: z.string().min(1),
+      n: z.number().int().positive(),
+      startedAt: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 
 export type InboundMessage = z.infer<typeof inboundMessageSchema> & {
@@ -73,31 +123,61 @@ export type LaneKind = 'turn' | 'control';
 
 export function laneOf(message: InboundMessage): LaneKind {
   const { body } = message;
-  if (body.kind === 'text') return 'turn';
+  if (body.kind === 'text' || body.kind === 'media') return 'turn';
   if (body.kind === 'command' && body.command === 'new') return 'turn';
   return 'control';
 }
 
 /**
  * Whether `next` may be answered in the same agent turn as the batch that
- * starts with `first`: consecutive texts combine; `/new` always stands alone.
+ * starts with `first`: consecutive texts and media (an album's photos, a
+ * file and the question about it) combine; `/new` always stands alone.
  */
 export function canCombine(first: InboundMessage, next: InboundMessage): boolean {
-  return first.body.kind === 'text' && next.body.kind === 'text';
+  return isForAgent(first) && isForAgent(next);
+}
+
+function isForAgent(message: InboundMessage): boolean {
+  return message.body.kind === 'text' || message.body.kind === 'media';
+}
+
+/** How long the queue should hold `message` back before handing it out (see ALBUM_WAIT_MS). */
+export function holdBackMs(message: InboundMessage): number {
+  return message.mediaGroupId !== undefined ? ALBUM_WAIT_MS : 0;
 }
 
 /**
- * The prompt for one turn answering `messages` (all texts, in order). In a
- * group each line says who spoke, since the agent otherwise cannot tell.
+ * The prompt for one turn answering `messages` (texts and captions, in
+ * order; the files themselves are named to the agent by the runtime). In a
+ * group each line says who spoke, since the agent otherwise cannot tell. A
+ * reply carries the replied-to text before the message, as context.
  */
 export function promptFor(messages: readonly InboundMessage[]): string {
   const texts = messages.flatMap((message) => {
-    if (message.body.kind !== 'text') return [];
-    return message.chatType === 'group'
-      ? [`${message.sender.name}: ${message.body.text}`]
-      : [message.body.text];
+    if (message.body.kind !== 'text' && message.body.kind !== 'media') return [];
+    const context = replyContext(message);
+    const text = message.body.text.trim();
+    if (!text && !context) return [];
+    const said = [context, text].filter(Boolean).join('\n');
+    // A continuation's instruction comes from the bot, not from the sender.
+    return message.chatType === 'group' && !message.continuation
+      ? [`${message.sender.name}: ${said}`]
+      : [said];
   });
   return texts.join('\n\n');
+}
+
+function replyContext(message: InboundMessage): string | undefined {
+  const reply = message.replyTo;
+  if (!reply || (!reply.text && !reply.attachment)) return undefined;
+  const who = reply.senderName ? ` ${reply.senderName}'s message` : ' a message';
+  const quoted = reply.text
+    ? reply.text
+        .split('\n')
+        .map((line) => `> ${line}`)
+        .join('\n')
+    : '> (a file, given below)';
+  return `[In reply to${who}:]\n${quoted}`;
 }
 
 export function parseInboundMessage(value: unknown): InboundMessage {

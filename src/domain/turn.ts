@@ -1,6 +1,10 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { TurnAttachment } from './attachment.js';
 import type { ConversationRef } from './conversation.js';
 import { AgentError } from './errors.js';
+import type { InboundMessage } from './inbound-message.js';
+import type { StagedFile } from './outgoing-file.js';
+import type { TurnInteraction } from './person-questions.js';
 
 /** One agent turn asked of the runtime. */
 export interface TurnRequest {
@@ -11,6 +15,19 @@ export interface TurnRequest {
   signal?: AbortSignal | undefined;
   /** Every SDK message as it arrives; progress display builds on this. */
   onMessage?: ((message: SDKMessage) => void) | undefined;
+  /**
+   * Files the person sent with the messages, downloaded to temporary paths:
+   * the runtime moves them into the workspace's inbox/ and names them in the
+   * prompt (photos also go to the model as images).
+   */
+  attachments?: TurnAttachment[] | undefined;
+  /**
+   * Asks the person in the chat and waits (AskUserQuestion, approvals of
+   * tools set to `ask`); absent where nobody can be asked.
+   */
+  interaction?: TurnInteraction | undefined;
+  /** The messages this turn answers, oldest first (a continuation is told apart by them). */
+  messages?: readonly InboundMessage[] | undefined;
 }
 
 /**
@@ -40,6 +57,17 @@ export interface TurnResult {
   durationMs: number;
   /** For outcomes other than success: a short message fit to show the user. */
   errorMessage?: string | undefined;
+  /**
+   * Files the agent sent (its send_file tool), staged for delivery after the
+   * answer; only on a turn that is kept (a failed attempt's are discarded).
+   */
+  files?: StagedFile[] | undefined;
+  /**
+   * The turn was cut at a run's deadline and goes on in a continuation
+   * queued on its lane: nothing to answer yet but `errorMessage`, if set
+   * (the one notice that it is still working).
+   */
+  continued?: boolean | undefined;
 }
 
 /**

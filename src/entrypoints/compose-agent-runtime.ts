@@ -37,10 +37,17 @@ export async function composeAgentRuntime(
     conversations: storage.conversations,
     modelAccess: modelAccessFrom(settings.modelAccess),
     workspaceRoot: path.join(settings.dataDir, 'workspaces'),
+    // Files the agent sends, until delivered: durable locally; on Lambda DATA_DIR is under /tmp.
+    outgoingFilesRoot: outgoingFilesRoot(settings.dataDir),
     tempRoot: storage.tempRoot,
     model: settings.model,
     sessionTtlMs: settings.sessionTtlMs,
     modelFailure: settings.modelFailure,
     logger,
   });
+}
+
+/** Where files the agent sends wait for delivery (core/agent/file-staging.ts). */
+export function outgoingFilesRoot(dataDir: string): string {
+  return path.join(dataDir, 'outgoing-files');
 }

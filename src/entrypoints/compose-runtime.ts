@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { LocalWorkspaceStore } from '../adapters/local/local-workspace-store.js';
 import { databaseFile, openDatabase, type SqliteDatabase } from '../adapters/sqlite/database.js';
 import { SqliteConversationIndex } from '../adapters/sqlite/sqlite-conversation-index.js';
 import { SqliteSessionStore } from '../adapters/sqlite/sqlite-session-store.js';
@@ -45,7 +47,13 @@ export async function composeLocalRuntime(
     conversations,
     sessionStore,
     sweepExpired: () =>
-      sweepExpiredConversations({ conversations, sessionStore, now: Date.now(), logger }),
+      sweepExpiredConversations({
+        conversations,
+        sessionStore,
+        workspaces: new LocalWorkspaceStore(path.join(settings.dataDir, 'workspaces')),
+        now: Date.now(),
+        logger,
+      }),
     async close() {
       await runtime.close();
       database.close();

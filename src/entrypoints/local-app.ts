@@ -1,10 +1,14 @@
+import path from 'node:path';
+import { InMemoryQuestionStore } from '../adapters/memory/in-memory-question-store.js';
 import { InMemoryTurnControl } from '../adapters/memory/in-memory-turn-control.js';
 import { SqliteJobQueue } from '../adapters/sqlite/sqlite-job-queue.js';
 import { SqliteReplyOutbox } from '../adapters/sqlite/sqlite-reply-outbox.js';
 import { TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { TelegramChannel } from '../adapters/telegram/telegram-channel.js';
 import type { AppSettings } from '../config/app-settings.js';
+import { loadQuestionSettings } from '../config/question-settings.js';
 import type { Env } from '../config/runtime-settings.js';
+import { AnswerFirstSink } from '../core/pipeline/answer-first-sink.js';
 import {
   ConversationWorker,
   type ConversationWorkerOptions,
@@ -14,6 +18,7 @@ import { WorkerPool } from '../core/pipeline/worker-pool.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import { composeLocalRuntime } from './compose-runtime.js';
 import { startHealthServer } from './health-server.js';
+import { mediaFromSettings } from './media-from-settings.js';
 
 export interface LocalApp {
   bot: TelegramBot;
@@ -69,8 +74,15 @@ export async function startLocalApp(
   pruneTimer.unref();
 
   const turns = new InMemoryTurnControl();
+  // Questions to the person: the bot records presses and typed answers, the waiting turn sees them.
+  const questions = new InMemoryQuestionStore();
+  const questionSettings = loadQuestionSettings(env);
   let pool: WorkerPool | undefined;
-  const ingress = new Ingress({ queue, logger, onEnqueued: () => pool?.notify() });
+  const ingress = new Ingress({
+    queue: new AnswerFirstSink(queue, questions, logger),
+    logger,
+    onEnqueued: () => pool?.notify(),
+  });
   const bot = new TelegramBot({
     token: settings.telegram.token,
     apiRoot: settings.telegram.apiRoot,
@@ -79,6 +91,7 @@ export async function startLocalApp(
     ingress,
     logger,
     onFatal: options.onFatal,
+    questions,
   });
 
   let webhookPort: number | undefined;
@@ -96,6 +109,9 @@ export async function startLocalApp(
       turns,
       maxAttempts: settings.worker.maxAttempts,
       progress: options.progress,
+      questions: { store: questions, timeoutMs: questionSettings.timeoutMs },
+      // Beside the workspaces, so a download moves into one by a rename.
+      media: mediaFromSettings(settings.media, path.join(settings.runtime.dataDir, 'tmp')),
       logger,
     });
     pool = new WorkerPool({

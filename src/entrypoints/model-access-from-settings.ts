@@ -15,5 +15,6 @@ export function modelAccessFrom(settings: ModelSettings): ModelAccess {
         provider: 'bedrock',
         region: settings.region,
         upstream: bedrockUpstream({ region: settings.region }),
+        smallFastModel: settings.smallFastModel,
       };
 }

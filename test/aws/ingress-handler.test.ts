@@ -13,6 +13,7 @@ import {
 } from '../../src/entrypoints/aws/ingress-handler.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { SecretSource } from '../../src/ports/secret-source.js';
+import { texts } from '../../src/texts/en.js';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.js';
 import { FakeBotApi, textMessageUpdate } from '../support/fake-bot-api.js';
 import { type SqsEmulator, startSqsEmulator } from '../support/sqs-emulator.js';
@@ -167,10 +168,11 @@ describe('ingress handler', () => {
       }),
     };
     expect((await handler(event(big))).statusCode).toBe(200);
-    expect(sends - before).toBe(1);
-    const records = await drain();
-    expect(records.map((record) => parseJobPayload(record.body).message.body)).toEqual([
-      { kind: 'refused', hint: expect.stringContaining('too long') },
+    // The refusal is answered here, with nothing queued for a worker.
+    expect(sends - before).toBe(0);
+    expect(await drain()).toEqual([]);
+    expect(api.sentMessages(111).map((sent) => sent.text)).toEqual([
+      expect.stringContaining('too long'),
     ]);
     // Without the secret, the size is not even looked at.
     expect((await handler(event(huge, { secret: 'wrong' }))).statusCode).toBe(401);
@@ -186,11 +188,11 @@ describe('ingress handler', () => {
       };
       expect((await handler(event(update))).statusCode).toBe(200);
     }
-    expect(sends - before).toBe(1);
-    const records = await drain();
-    const bodies = records.map((record) => parseJobPayload(record.body).message.body);
-    expect(bodies).toEqual([{ kind: 'refused', hint: expect.stringContaining('4040') }]);
-    expect(JSON.stringify(bodies)).not.toContain('TELEGRAM_ALLOWED');
+    // Answered here, once; nothing queued.
+    expect(sends - before).toBe(0);
+    const answers = api.sentMessages(4040).map((sent) => sent.text);
+    expect(answers).toEqual([expect.stringContaining('4040')]);
+    expect(JSON.stringify(answers)).not.toContain('TELEGRAM_ALLOWED');
   });
 
   it('acknowledges updates it does not handle with 200 and queues nothing', async () => {
@@ -245,28 +247,48 @@ describe('ingress handler', () => {
     expect(api.callsTo('getMe')).toHaveLength(1);
   });
 
-  it('puts refusals and commands on the control lane', async () => {
+  it('answers refusals and commands itself, once per update, queueing nothing', async () => {
     const stranger = { id: 999, first_name: 'Eve' };
+    const before = sends;
     await handler(
       event({ update_id: 40, ...textMessageUpdate({ chatId: 999, text: 'hi', from: stranger }) }),
     );
-    await handler(
-      event({
-        update_id: 41,
-        ...textMessageUpdate({ chatId: 111, text: '/status', from: ALLOWED }),
-      }),
-    );
+    const status = {
+      update_id: 41,
+      ...textMessageUpdate({ chatId: 111, text: '/status', from: ALLOWED }),
+    };
+    expect((await handler(event(status))).statusCode).toBe(200);
+    // Telegram delivers it again: answered once.
+    expect((await handler(event(status))).statusCode).toBe(200);
+    expect(sends).toBe(before);
+    expect(await drain()).toEqual([]);
+    expect(api.sentMessages(999).map((sent) => sent.text)).toEqual([
+      expect.stringContaining('999'),
+    ]);
+    const statuses = api
+      .sentMessages(111)
+      .filter((sent) => sent.text.includes('Session: none yet'));
+    expect(statuses).toHaveLength(1);
+  });
+
+  it('puts a control message on the control lane when Telegram cannot take the answer now', async () => {
+    api.failNext('sendMessage', { error_code: 502, description: 'Bad Gateway' });
+    const before = sends;
+    const help = {
+      update_id: 42,
+      ...textMessageUpdate({ chatId: 111, text: '/help', from: ALLOWED }),
+    };
+    expect((await handler(event(help))).statusCode).toBe(200);
+    expect(sends - before).toBe(1);
     const records = await drain();
-    expect(records.map((record) => record.attributes.MessageGroupId).sort()).toEqual([
+    expect(records.map((record) => record.attributes.MessageGroupId)).toEqual([
       'test:telegram:111:-#control',
-      'test:telegram:999:-#control',
     ]);
-    const bodies = records.map((record) => parseJobPayload(record.body));
-    expect(bodies.every((payload) => payload.kind === 'control')).toBe(true);
-    expect(bodies.map((payload) => payload.message.body.kind).sort()).toEqual([
-      'command',
-      'refused',
-    ]);
+    expect(parseJobPayload(records[0]?.body ?? '').message.body).toEqual({
+      kind: 'command',
+      command: 'help',
+      args: '',
+    });
   });
 
   it('answers 503 when SQS cannot be reached, and lets the retry through', async () => {
@@ -370,7 +392,7 @@ describe('ingress handler', () => {
     expect(sends).toBe(before);
   });
 
-  it('stops a running turn directly on /stop, and queues /stop when nothing runs', async () => {
+  it('stops a running turn directly on /stop, and answers /stop itself when nothing runs', async () => {
     const conversation = 'test:telegram:111:-';
     const turns = new DynamoTurnControl({
       client: aws.dynamo,
@@ -392,10 +414,9 @@ describe('ingress handler', () => {
     await turns.idle();
 
     expect((await handler(event(stop(61)))).statusCode).toBe(200);
-    const records = await drain();
-    expect(records.map((record) => record.attributes.MessageGroupId)).toEqual([
-      `${conversation}#control`,
-    ]);
+    expect(sends).toBe(before);
+    expect(await drain()).toEqual([]);
+    expect(api.sentMessages(111).map((sent) => sent.text)).toContain(texts.nothingToStop);
   });
 
   it('answers 500 when it is not configured', async () => {

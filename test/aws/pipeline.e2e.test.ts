@@ -306,9 +306,10 @@ describe('AWS pipeline', () => {
     expect(await readdir(dataDir())).toEqual(expect.arrayContaining(['tmp', 'workspaces']));
   });
 
-  it('stops a turn before the Lambda deadline, keeps its session and tells the person', async () => {
+  it('stops a turn before the Lambda deadline, keeps its session and tells the person, with no continuation left', async () => {
     const chatId = 102;
-    const worker = createWorker(workerOptions({ deadlineMarginMs: 3_000, minTurnMs: 1_000 }));
+    const base = workerOptions({ deadlineMarginMs: 3_000, minTurnMs: 1_000 });
+    const worker = createWorker({ ...base, env: { ...base.env, MAX_CONTINUATIONS: '0' } });
     try {
       await post(message(chatId, 'Do this slow task please.'));
       // Seven seconds left in the invocation: the turn gets four.
@@ -404,6 +405,7 @@ describe('AWS pipeline', () => {
   });
 
   it('holds back the rest of a failed conversation in the batch, not other conversations', async () => {
+    // Its two waiting messages make one turn, which fails: both go back.
     const prompts: string[] = [];
     const runner: TurnRunner = {
       async runTurn(request) {
@@ -437,7 +439,7 @@ describe('AWS pipeline', () => {
       ]);
       const id = (text: string) => byText.get(text)?.messageId;
       expect(failures(response).sort()).toEqual([id('fail first'), id('second, held back')].sort());
-      expect(prompts.sort()).toEqual(['fail first', 'other conversation']);
+      expect(prompts.sort()).toEqual(['fail first\n\nsecond, held back', 'other conversation']);
       // The failed message waits for its backoff; the one behind it is not kept waiting longer.
       const visibility = (text: string) =>
         sqs.visibilityChanges.find(

@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { markdownToTelegramHtml } from '../../src/adapters/telegram/markdown-to-telegram-html.js';
+import { htmlToPlainText } from '../../src/adapters/telegram/telegram-html.js';
 import { closeServer, listenOnLoopback } from '../../src/lib/http-server.js';
 import { texts } from '../../src/texts/en.js';
 
@@ -29,6 +31,23 @@ export interface RecordedCall {
   /** The `result` returned, or undefined when the call was answered with an error. */
   result?: unknown;
   error?: { error_code: number; description: string };
+}
+
+/** A file the bot uploaded (multipart), in place of its `attach://` parameter. */
+export interface UploadedFile {
+  filename: string;
+  data: Buffer;
+}
+
+/** A document or photo the bot sent, as the chat shows it. */
+export interface SentFile {
+  method: 'sendDocument' | 'sendPhoto';
+  chatId: number;
+  threadId: number | undefined;
+  filename: string;
+  data: Buffer;
+  caption: string | undefined;
+  replyTo: number | undefined;
 }
 
 export interface InjectedError {
@@ -73,11 +92,25 @@ interface HoldRule {
   taken: boolean;
 }
 
+interface FakeFile {
+  data: Buffer;
+  path: string;
+  reportedSize: number | null;
+}
+
 /** A message as it shows in its chat now. */
 interface ChatMessage {
   text: string;
   raw: string;
   parseMode: string | undefined;
+  /** The inline keyboard it shows (sendMessage, editMessageText, editMessageReplyMarkup). */
+  keyboard?: InlineButton[][] | undefined;
+}
+
+/** One inline button, as the bot sent it. */
+export interface InlineButton {
+  text: string;
+  callback_data?: string;
 }
 
 interface Waiter {
@@ -105,6 +138,15 @@ export class FakeBotApi {
   private readonly chatMessages = new Map<string, ChatMessage>();
   private holds: HoldRule[] = [];
   private readonly listeners = new Set<() => void>();
+  /**
+   * Methods this Bot API does not know: answered 404 "method not found", as
+   * an older self-hosted Bot API server does (see `setRichMessages`).
+   */
+  readonly unknownMethods = new Set<string>();
+  /** Files people "sent", by file_id, for getFile and downloads (see addFile). */
+  private readonly files = new Map<string, FakeFile>();
+  /** Download requests served (`/file/bot<token>/<path>`), by file path. */
+  readonly downloads: string[] = [];
 
   private constructor(options: FakeBotApiOptions) {
     this.token = options.token ?? '123456:TEST-fake-token-not-a-secret';
@@ -166,6 +208,82 @@ export class FakeBotApi {
     this.injected.set(method, queue);
   }
 
+  /**
+   * A file a person sent, served by `getFile` and at `/file/bot<token>/<path>`
+   * as Telegram's servers do. `reportedSize` overrides the `file_size`
+   * getFile answers (`null`: none, as Telegram sometimes does).
+   */
+  addFile(
+    fileId: string,
+    content: Buffer | string,
+    options: { filePath?: string; reportedSize?: number | null } = {},
+  ): void {
+    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    this.files.set(fileId, {
+      data,
+      path: options.filePath ?? `documents/${fileId}`,
+      reportedSize: options.reportedSize === undefined ? data.length : options.reportedSize,
+    });
+  }
+
+  /**
+   * Rich messages on (Telegram today) or off (an older Bot API server:
+   * sendRichMessage and sendRichMessageDraft answer 404, and an edit with
+   * `rich_message` is an edit without text).
+   */
+  setRichMessages(enabled: boolean): void {
+    for (const method of ['sendRichMessage', 'sendRichMessageDraft']) {
+      if (enabled) this.unknownMethods.delete(method);
+      else this.unknownMethods.add(method);
+    }
+  }
+
+  /** Flood control: the next `count` calls of `method` are answered 429 with `retry_after`. */
+  floodNext(method: string, retryAfterSeconds: number, count = 1): void {
+    this.failNext(
+      method,
+      {
+        error_code: 429,
+        description: `Too Many Requests: retry after ${retryAfterSeconds}`,
+        parameters: { retry_after: retryAfterSeconds },
+      },
+      count,
+    );
+  }
+
+  /** Drafts the bot showed (sendMessageDraft, sendRichMessageDraft), oldest first. */
+  drafts(
+    chatId?: number,
+  ): Array<{ draftId: number; text: string; rich: boolean; canStop: boolean }> {
+    return this.calls
+      .filter(
+        (call) =>
+          (call.method === 'sendMessageDraft' || call.method === 'sendRichMessageDraft') &&
+          !call.error &&
+          (chatId === undefined || Number(call.params.chat_id) === chatId),
+      )
+      .map((call) => ({
+        draftId: Number(call.params.draft_id),
+        text:
+          call.method === 'sendRichMessageDraft'
+            ? String(call.params.rich_message?.markdown ?? '')
+            : String(call.params.text ?? ''),
+        rich: call.method === 'sendRichMessageDraft',
+        canStop: call.params.can_stop === true,
+      }));
+  }
+
+  /** The person presses the stop button of a draft: Telegram's `stopped_message_generation`. */
+  pushDraftStop(chatId: number, draftId: number, threadId?: number): number {
+    return this.pushUpdate({
+      stopped_message_generation: {
+        chat: { id: chatId, type: 'private', first_name: 'Tester' },
+        ...(threadId !== undefined ? { message_thread_id: threadId } : {}),
+        draft_id: draftId,
+      },
+    });
+  }
+
   callsTo(method: string): RecordedCall[] {
     return this.calls.filter((call) => call.method === method);
   }
@@ -214,11 +332,37 @@ export class FakeBotApi {
     );
   }
 
+  /** Documents and photos the bot uploaded (sendDocument, sendPhoto), oldest first. */
+  sentFiles(chatId?: number): SentFile[] {
+    return this.calls
+      .filter(
+        (call) =>
+          (call.method === 'sendDocument' || call.method === 'sendPhoto') &&
+          !call.error &&
+          (chatId === undefined || Number(call.params.chat_id) === chatId),
+      )
+      .map((call) => {
+        const upload = call.params[call.method === 'sendPhoto' ? 'photo' : 'document'];
+        return {
+          method: call.method as SentFile['method'],
+          chatId: Number(call.params.chat_id),
+          threadId: call.params.message_thread_id
+            ? Number(call.params.message_thread_id)
+            : undefined,
+          filename: isUpload(upload) ? upload.filename : String(upload),
+          data: isUpload(upload) ? upload.data : Buffer.alloc(0),
+          caption: call.params.caption,
+          replyTo: call.params.reply_parameters?.message_id,
+        };
+      });
+  }
+
   /** Every message of the bot still in its chat, placeholders and status messages included. */
   visibleMessages(chatId?: number, threadId?: number): SentMessage[] {
     const sent: SentMessage[] = [];
     for (const call of this.calls) {
-      if (call.method !== 'sendMessage' || call.error || call.result === undefined) continue;
+      if (!['sendMessage', 'sendRichMessage'].includes(call.method)) continue;
+      if (call.error || call.result === undefined) continue;
       const result = call.result as { message_id: number; text: string };
       const shown = this.chatMessages.get(`${Number(call.params.chat_id)}:${result.message_id}`);
       if (!shown) continue;
@@ -236,6 +380,57 @@ export class FakeBotApi {
       sent.push(message);
     }
     return sent;
+  }
+
+  /** The inline keyboard a message of the bot shows now (empty when none). */
+  keyboardOf(chatId: number, messageId: number): InlineButton[][] {
+    return this.chatMessages.get(`${chatId}:${messageId}`)?.keyboard ?? [];
+  }
+
+  /** The bot's latest message in the chat that shows buttons, if any. */
+  messageWithButtons(chatId: number): SentMessage | undefined {
+    return this.visibleMessages(chatId)
+      .filter((message) => this.keyboardOf(chatId, message.messageId).length > 0)
+      .at(-1);
+  }
+
+  /**
+   * A person presses the button labelled `label` (exactly, or its start) on
+   * the bot's message: a `callback_query` update goes out, as Telegram sends
+   * it. Returns the callback query's id (see `callbackAnswer`).
+   */
+  pressButton(
+    chatId: number,
+    messageId: number,
+    label: string,
+    options: { from?: TestUser; chatType?: 'private' | 'group' | 'supergroup' } = {},
+  ): string {
+    const button = this.keyboardOf(chatId, messageId)
+      .flat()
+      .find((candidate) => candidate.text === label || candidate.text.startsWith(label));
+    if (!button?.callback_data) throw new Error(`no button "${label}" on message ${messageId}`);
+    return this.pushCallbackQuery({ chatId, messageId, data: button.callback_data, ...options });
+  }
+
+  /** A `callback_query` update with any data (a forged or stale press). Returns its id. */
+  pushCallbackQuery(options: {
+    chatId: number;
+    messageId: number;
+    data: string;
+    from?: TestUser;
+    chatType?: 'private' | 'group' | 'supergroup';
+  }): string {
+    const update = callbackQueryUpdate({ ...options, botId: this.botId });
+    this.pushUpdate(update);
+    return update.callback_query.id;
+  }
+
+  /** The text the bot answered a callback query with (answerCallbackQuery), once it has. */
+  callbackAnswer(callbackQueryId: string): string | undefined {
+    const call = this.callsTo('answerCallbackQuery').find(
+      (candidate) => candidate.params.callback_query_id === callbackQueryId,
+    );
+    return call ? String(call.params.text ?? '') : undefined;
   }
 
   /** Resolve once `predicate` holds (checked after every call), or reject after `timeoutMs`. */
@@ -276,6 +471,11 @@ export class FakeBotApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    if (download) {
+      this.serveFile(res, download[1] as string, decodeURIComponent(download[2] as string));
+      return;
+    }
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     if (!match) {
       reply(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
@@ -288,6 +488,14 @@ export class FakeBotApi {
     const method = match[2] as string;
     const params = await readParams(req, url);
     const call: RecordedCall = { method, params };
+
+    if (this.unknownMethods.has(method)) {
+      const error = { error_code: 404, description: 'Not Found: method not found' };
+      call.error = error;
+      this.record(call);
+      reply(res, 404, { ok: false, ...error });
+      return;
+    }
 
     const injected = this.injected.get(method)?.shift();
     if (injected) {
@@ -347,8 +555,21 @@ export class FakeBotApi {
             supports_inline_queries: false,
           },
         };
+      case 'sendRichMessage':
+        return this.richMessage(method, params);
+      case 'sendMessageDraft':
+      case 'sendRichMessageDraft':
+        return checkDraft(method, params);
       case 'sendMessage':
       case 'editMessageText': {
+        if (method === 'editMessageText' && params.rich_message !== undefined) {
+          // An older Bot API ignores the field it does not know: an edit without text.
+          if (this.unknownMethods.has('sendRichMessage'))
+            return {
+              error: { error_code: 400, description: 'Bad Request: message text is empty' },
+            };
+          return this.richMessage(method, params);
+        }
         const checked = checkMessageText(String(params.text ?? ''), params.parse_mode);
         if ('error' in checked) return checked;
         const chatId = Number(params.chat_id);
@@ -360,7 +581,8 @@ export class FakeBotApi {
             error: { error_code: 400, description: 'Bad Request: message to edit not found' },
           };
         }
-        if (editing && this.chatMessages.get(key)?.text === checked.text) {
+        const current = this.chatMessages.get(key);
+        if (editing && current?.text === checked.text && current.parseMode !== 'rich') {
           return {
             error: {
               error_code: 400,
@@ -373,6 +595,8 @@ export class FakeBotApi {
           text: checked.text,
           raw: String(params.text),
           parseMode: params.parse_mode,
+          // Telegram drops an edited message's keyboard unless the edit sends one.
+          keyboard: params.reply_markup?.inline_keyboard,
         });
         return {
           result: {
@@ -387,6 +611,18 @@ export class FakeBotApi {
           },
         };
       }
+      case 'editMessageReplyMarkup': {
+        const shown = this.chatMessages.get(
+          `${Number(params.chat_id)}:${Number(params.message_id)}`,
+        );
+        if (!shown) {
+          return {
+            error: { error_code: 400, description: 'Bad Request: message to edit not found' },
+          };
+        }
+        shown.keyboard = params.reply_markup?.inline_keyboard;
+        return { result: true };
+      }
       case 'deleteMessage': {
         const key = `${Number(params.chat_id)}:${Number(params.message_id)}`;
         if (!this.chatMessages.delete(key)) {
@@ -396,12 +632,106 @@ export class FakeBotApi {
         }
         return { result: true };
       }
+      case 'getFile': {
+        const file = this.files.get(String(params.file_id));
+        if (!file) {
+          return { error: { error_code: 400, description: 'Bad Request: invalid file_id' } };
+        }
+        return {
+          result: {
+            file_id: String(params.file_id),
+            file_unique_id: `u-${String(params.file_id)}`,
+            ...(file.reportedSize !== null ? { file_size: file.reportedSize } : {}),
+            file_path: file.path,
+          },
+        };
+      }
+      case 'sendDocument':
+      case 'sendPhoto': {
+        const photo = method === 'sendPhoto';
+        const upload = params[photo ? 'photo' : 'document'];
+        if (!isUpload(upload) || upload.data.length === 0) {
+          return { error: { error_code: 400, description: 'Bad Request: file must be non-empty' } };
+        }
+        const chatId = Number(params.chat_id);
+        return {
+          result: {
+            message_id: this.nextMessageId(chatId),
+            date: Math.floor(Date.now() / 1000),
+            chat: chatFor(chatId),
+            from: { id: this.botId, is_bot: true, first_name: 'Test Agent' },
+            ...(photo
+              ? { photo: [{ file_id: 'p', file_unique_id: 'p', width: 1, height: 1 }] }
+              : { document: { file_id: 'd', file_unique_id: 'd', file_name: upload.filename } }),
+            ...(params.caption ? { caption: String(params.caption) } : {}),
+          },
+        };
+      }
       case 'getWebhookInfo':
         return { result: { url: '', has_custom_certificate: false, pending_update_count: 0 } };
       default:
         // sendChatAction, setMyCommands, deleteWebhook, setWebhook, ...
         return { result: true };
     }
+  }
+
+  private serveFile(res: ServerResponse, token: string, path: string): void {
+    if (token !== this.token) {
+      reply(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+      return;
+    }
+    const file = [...this.files.values()].find((candidate) => candidate.path === path);
+    if (!file) {
+      reply(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+      return;
+    }
+    this.downloads.push(path);
+    for (const listener of [...this.listeners]) listener();
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(file.data.length),
+    });
+    res.end(file.data);
+  }
+
+  /** sendRichMessage, or editMessageText with `rich_message`: checked, kept, shown as its text. */
+  private richMessage(
+    method: string,
+    // biome-ignore lint/suspicious/noExplicitAny: Bot API parameters are free-form JSON
+    params: Record<string, any>,
+  ): { result: unknown } | { error: { error_code: number; description: string } } {
+    const checked = checkRichMarkdown(params.rich_message?.markdown);
+    if ('error' in checked) return checked;
+    const chatId = Number(params.chat_id);
+    const editing = method === 'editMessageText';
+    const messageId = editing ? Number(params.message_id) : this.nextMessageId(chatId);
+    const key = `${chatId}:${messageId}`;
+    const current = this.chatMessages.get(key);
+    if (editing && !current) {
+      return { error: { error_code: 400, description: 'Bad Request: message to edit not found' } };
+    }
+    if (editing && current?.raw === checked.markdown && current.parseMode === 'rich') {
+      return {
+        error: {
+          error_code: 400,
+          description:
+            'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+        },
+      };
+    }
+    this.chatMessages.set(key, { text: checked.text, raw: checked.markdown, parseMode: 'rich' });
+    return {
+      result: {
+        message_id: messageId,
+        date: Math.floor(Date.now() / 1000),
+        chat: chatFor(chatId),
+        from: { id: this.botId, is_bot: true, first_name: 'Test Agent' },
+        rich_message: { markdown: checked.markdown },
+        ...(params.message_thread_id
+          ? { message_thread_id: Number(params.message_thread_id), is_topic_message: true }
+          : {}),
+      },
+    };
   }
 
   private nextMessageId(chatId: number): number {
@@ -479,9 +809,65 @@ async function readParams(req: IncomingMessage, url: URL): Promise<Record<string
   // biome-ignore lint/suspicious/noExplicitAny: Bot API parameters are free-form JSON
   const params: Record<string, any> = Object.fromEntries(url.searchParams);
   const type = req.headers['content-type'] ?? '';
+  if (type.includes('multipart/form-data')) {
+    Object.assign(params, parseMultipart(Buffer.concat(chunks), type));
+    return params;
+  }
   if (body && type.includes('application/json')) Object.assign(params, JSON.parse(body));
   else if (body && type.includes('x-www-form-urlencoded'))
     Object.assign(params, Object.fromEntries(new URLSearchParams(body)));
+  return params;
+}
+
+function isUpload(value: unknown): value is UploadedFile {
+  return (
+    typeof value === 'object' && value !== null && Buffer.isBuffer((value as UploadedFile).data)
+  );
+}
+
+/**
+ * A multipart/form-data body as grammY sends it: plain fields, and files in
+ * parts of their own that a field names as `attach://<id>`. Each such field
+ * gets its file (name and bytes) in place of the reference; JSON-valued
+ * fields (reply_parameters) are parsed.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Bot API parameters are free-form JSON
+function parseMultipart(body: Buffer, type: string): Record<string, any> {
+  const boundary = /boundary=("?)([^";]+)\1/.exec(type)?.[2];
+  if (!boundary) throw new Error('multipart body without a boundary');
+  const fields = new Map<string, string>();
+  const files = new Map<string, UploadedFile>();
+  const delimiter = Buffer.from(`--${boundary}`);
+  let start = body.indexOf(delimiter);
+  while (start !== -1) {
+    const next = body.indexOf(delimiter, start + delimiter.length);
+    if (next === -1) break;
+    // Between the delimiter's line break and the one before the next delimiter.
+    const part = body.subarray(start + delimiter.length + 2, next - 2);
+    start = next;
+    const headerEnd = part.indexOf('\r\n\r\n');
+    if (headerEnd === -1) continue;
+    const headers = part.subarray(0, headerEnd).toString('utf8');
+    const data = Buffer.from(part.subarray(headerEnd + 4));
+    const name = /name="([^"]*)"/i.exec(headers)?.[1];
+    if (!name) continue;
+    const filename = /filename=(?:"([^"]*)"|([^\r\n;]*))/i.exec(headers);
+    if (filename) files.set(name, { filename: filename[1] ?? filename[2] ?? '', data });
+    else fields.set(name, data.toString('utf8'));
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: Bot API parameters are free-form JSON
+  const params: Record<string, any> = {};
+  for (const [name, value] of fields) {
+    const attached = /^attach:\/\/(.+)$/.exec(value)?.[1];
+    if (attached && files.has(attached)) params[name] = files.get(attached);
+    else if (/^[[{]/.test(value)) {
+      try {
+        params[name] = JSON.parse(value);
+      } catch {
+        params[name] = value;
+      }
+    } else params[name] = value;
+  }
   return params;
 }
 
@@ -517,6 +903,54 @@ function checkMessageText(
     return { error: { error_code: 400, description: 'Bad Request: message is too long' } };
   }
   return { text: trimmed };
+}
+
+const RICH_LIMIT = 32_768;
+
+/**
+ * Rich Markdown as Telegram checks it, roughly: not empty, at most 32,768
+ * characters of text. The text a person sees is approximated by the bot's own
+ * Markdown-to-HTML rendering, so answers read the same whichever way they went.
+ */
+function checkRichMarkdown(
+  markdown: unknown,
+): { markdown: string; text: string } | { error: { error_code: number; description: string } } {
+  if (typeof markdown !== 'string' || markdown.trim() === '') {
+    return { error: { error_code: 400, description: 'Bad Request: rich message is empty' } };
+  }
+  const text = htmlToPlainText(markdownToTelegramHtml(markdown)).trim();
+  if (text.length > RICH_LIMIT) {
+    return { error: { error_code: 400, description: 'Bad Request: rich message is too long' } };
+  }
+  return { markdown, text: text || markdown.trim() };
+}
+
+/** A draft: private chats only, a non-zero id, text within the limits. */
+function checkDraft(
+  method: string,
+  // biome-ignore lint/suspicious/noExplicitAny: Bot API parameters are free-form JSON
+  params: Record<string, any>,
+): { result: unknown } | { error: { error_code: number; description: string } } {
+  if (!(Number(params.chat_id) > 0)) {
+    return {
+      error: {
+        error_code: 400,
+        description: 'Bad Request: drafts can be sent to private chats only',
+      },
+    };
+  }
+  if (!Number(params.draft_id)) {
+    return { error: { error_code: 400, description: 'Bad Request: draft_id must be non-zero' } };
+  }
+  if (method === 'sendRichMessageDraft') {
+    const checked = checkRichMarkdown(params.rich_message?.markdown);
+    return 'error' in checked ? checked : { result: true };
+  }
+  const text = String(params.text ?? '');
+  if (text.length > TELEGRAM_LIMIT) {
+    return { error: { error_code: 400, description: 'Bad Request: message is too long' } };
+  }
+  return { result: true };
 }
 
 const ALLOWED_TAGS = new Set([
@@ -610,6 +1044,37 @@ export interface TestUser {
   id: number;
   first_name?: string;
   username?: string;
+}
+
+/** A press of an inline button on the bot's message `messageId` (a `callback_query` update). */
+export function callbackQueryUpdate(options: {
+  chatId: number;
+  messageId: number;
+  data: string;
+  botId: number;
+  from?: TestUser;
+  chatType?: 'private' | 'group' | 'supergroup';
+  updateId?: number;
+}): Record<string, unknown> & { callback_query: { id: string; [key: string]: unknown } } {
+  const id = `cbq-${Math.floor(Math.random() * 1e12)}`;
+  const from = options.from ?? { id: options.chatId > 0 ? options.chatId : 4242 };
+  const chatType = options.chatType ?? (options.chatId < 0 ? 'supergroup' : 'private');
+  return {
+    ...(options.updateId !== undefined ? { update_id: options.updateId } : {}),
+    callback_query: {
+      id,
+      from: { is_bot: false, first_name: 'Tester', ...from },
+      chat_instance: String(options.chatId),
+      data: options.data,
+      message: {
+        message_id: options.messageId,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: options.chatId, type: chatType },
+        from: { id: options.botId, is_bot: true, first_name: 'Test Agent' },
+        text: '',
+      },
+    },
+  };
 }
 
 export function textMessageUpdate(options: {

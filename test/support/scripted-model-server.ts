@@ -32,6 +32,11 @@ export interface ScriptedReply {
   hang?: 'before-headers' | 'mid-stream';
   /** Start streaming the answer, then break off with an SSE `error` event (an overloaded model). */
   failMidStream?: boolean;
+  /**
+   * A model that writes slowly: each text block streams in this many deltas
+   * (3 unless told), this long apart (streaming requests only).
+   */
+  stream?: { deltas?: number; delayMs?: number };
 }
 
 export interface RecordedRequest {
@@ -352,19 +357,20 @@ export class ScriptedModelServer {
       );
       return;
     }
-    if (body.stream) streamMessage(res, message);
+    if (body.stream) await streamMessage(res, message, scripted.stream);
     else sendJson(res, 200, message);
   }
 }
 
-function streamMessage(
+async function streamMessage(
   res: ServerResponse,
   message: {
     content: ContentBlock[];
     stop_reason: string;
     usage: { input_tokens: number; output_tokens: number };
   } & Record<string, unknown>,
-): void {
+  pace: ScriptedReply['stream'] = {},
+): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const send = (event: string, data: unknown) =>
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -377,7 +383,7 @@ function streamMessage(
       usage: { ...message.usage, output_tokens: 0 },
     },
   });
-  message.content.forEach((block, index) => {
+  for (const [index, block] of message.content.entries()) {
     if (block.type === 'text') {
       send('content_block_start', {
         type: 'content_block_start',
@@ -385,7 +391,9 @@ function streamMessage(
         content_block: { type: 'text', text: '' },
       });
       // Several deltas, as a real stream has, so consumers that join partial text are exercised.
-      for (const piece of splitInto(block.text, 3)) {
+      for (const [n, piece] of splitInto(block.text, pace.deltas ?? 3).entries()) {
+        if (n > 0 && pace.delayMs) await sleepUnlessClosed(pace.delayMs, res);
+        if (res.destroyed) return;
         send('content_block_delta', {
           type: 'content_block_delta',
           index,
@@ -405,7 +413,7 @@ function streamMessage(
       });
     }
     send('content_block_stop', { type: 'content_block_stop', index });
-  });
+  }
   send('message_delta', {
     type: 'message_delta',
     delta: { stop_reason: message.stop_reason, stop_sequence: null },

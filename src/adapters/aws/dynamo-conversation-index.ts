@@ -5,15 +5,15 @@
  * Item: pk `C#<enc conversationId>`, sk `C`; the record's fields under their
  * own names (`costDay` absent until the first turn), except its expiry
  * (epoch ms), stored as `expiryMs`. While the
- * record holds a session it also carries `expiryKey` = 'conversation', which
- * puts it in the sparse `byExpiry` index (`expiryKey`, `expiryMs`) that
- * `listExpired` queries; `resetSession` removes it. The TTL attribute
+ * record holds a session it also carries `expiryKey` = 'conversation', the
+ * mark `listExpired` looks for; `resetSession` removes it. The TTL attribute
  * `expiresAt` (epoch seconds) is the record's expiry plus
  * `retainAfterExpirySeconds`, after which DynamoDB deletes the record.
  *
- * All expiry-index entries share one partition value: fine for a bot's write
- * rate (an index partition takes 1000 writes/s), and it keeps `listExpired`
- * to one Query.
+ * `listExpired` scans the table: on AWS nothing sweeps (TTL expires the
+ * conversation's items), and an index to make it cheap would put every
+ * conversation write under one partition value, which throttles at a few
+ * hundred writes a second.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -21,7 +21,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -32,13 +32,11 @@ import {
   VersionConflictError,
 } from '../../ports/conversation-index.js';
 import { conditionFailureItem, type Item, isConditionalCheckFailed } from './dynamo-util.js';
-import { EXPIRY_INDEX_NAME, epochSeconds, keyPart } from './table.js';
+import { epochSeconds, keyPart } from './table.js';
 
 export interface DynamoConversationIndexOptions {
   client: DynamoDBClient;
   tableName: string;
-  /** The sparse expiry index (default `byExpiry`, see `storageTableDefinition`). */
-  expiryIndexName?: string;
   /**
    * How long DynamoDB keeps a record after its expiry before TTL deletes it,
    * with its usage totals (default 0: gone with the session).
@@ -53,14 +51,12 @@ const EXPIRY_KEY = 'conversation';
 export class DynamoConversationIndex implements ConversationIndex {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
-  readonly #expiryIndex: string;
   readonly #retainSeconds: number;
   readonly #now: () => number;
 
   constructor(options: DynamoConversationIndexOptions) {
     this.#doc = DynamoDBDocumentClient.from(options.client);
     this.#table = options.tableName;
-    this.#expiryIndex = options.expiryIndexName ?? EXPIRY_INDEX_NAME;
     this.#retainSeconds = options.retainAfterExpirySeconds ?? 0;
     this.#now = options.now ?? Date.now;
   }
@@ -215,26 +211,27 @@ export class DynamoConversationIndex implements ConversationIndex {
     }
   }
 
-  /** Oldest expiry first, from the expiry index (eventually consistent, like any GSI). */
+  /**
+   * Oldest expiry first among the first `limit` found. A full scan, page by
+   * page until enough are found: for an occasional sweep, never on a turn's
+   * path (see the note at the top).
+   */
   async listExpired(now: number, limit: number): Promise<ConversationRecord[]> {
     const records: ConversationRecord[] = [];
     let startKey: Record<string, unknown> | undefined;
-    while (records.length < limit) {
+    do {
       const page = await this.#doc.send(
-        new QueryCommand({
+        new ScanCommand({
           TableName: this.#table,
-          IndexName: this.#expiryIndex,
-          KeyConditionExpression: 'expiryKey = :expiryKey AND expiryMs < :now',
+          FilterExpression: 'expiryKey = :expiryKey AND expiryMs < :now',
           ExpressionAttributeValues: { ':expiryKey': EXPIRY_KEY, ':now': now },
-          Limit: limit - records.length,
           ExclusiveStartKey: startKey,
         }),
       );
       records.push(...(page.Items ?? []).map(toRecord));
       startKey = page.LastEvaluatedKey;
-      if (startKey === undefined) break;
-    }
-    return records;
+    } while (startKey !== undefined && records.length < limit);
+    return records.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, limit);
   }
 
   async delete(conversationId: string): Promise<void> {
@@ -244,8 +241,11 @@ export class DynamoConversationIndex implements ConversationIndex {
   }
 }
 
+/** The leading characters of every conversation record's key (IAM conditions in infra/ use it). */
+export const CONVERSATION_KEY_PREFIX = 'C#';
+
 function itemKey(conversationId: string): { pk: string; sk: string } {
-  return { pk: `C#${keyPart(conversationId)}`, sk: 'C' };
+  return { pk: `${CONVERSATION_KEY_PREFIX}${keyPart(conversationId)}`, sk: 'C' };
 }
 
 function toRecord(item: Item): ConversationRecord {

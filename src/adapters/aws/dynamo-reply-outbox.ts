@@ -179,6 +179,9 @@ export class DynamoReplyOutbox implements ReplyOutbox {
   }
 }
 
+/** The leading characters of every outbox item's key (IAM conditions in infra/ use it). */
+export const REPLY_OUTBOX_KEY_PREFIX = 'O#';
+
 function outboxKey(key: string): { pk: string; sk: string } {
-  return { pk: `O#${keyPart(key)}`, sk: 'O' };
+  return { pk: `${REPLY_OUTBOX_KEY_PREFIX}${keyPart(key)}`, sk: 'O' };
 }

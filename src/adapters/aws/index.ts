@@ -42,6 +42,7 @@ export {
   type DynamoUpdateDedupeOptions,
 } from './dynamo-update-dedupe.js';
 export { AwsStorageError, SessionContentionError, TranscriptCorruptError } from './errors.js';
+export { S3WorkspaceStore, type S3WorkspaceStoreOptions } from './s3-workspace-store.js';
 export { PowertoolsSecretSource, type PowertoolsSecretSourceOptions } from './secret-source.js';
 export {
   type DeadLetterPark,
@@ -72,8 +73,4 @@ export {
   SqsRecordProcessor,
   type SqsRecordProcessorOptions,
 } from './sqs-record-processor.js';
-export {
-  EXPIRY_INDEX_NAME,
-  storageTableDefinition,
-  TTL_ATTRIBUTE,
-} from './table.js';
+export { storageTableDefinition, TTL_ATTRIBUTE } from './table.js';

@@ -312,7 +312,8 @@ describe('SqsRecordProcessor', () => {
       request.prompt.startsWith('fail') ? failingTurn() : { text: `ok: ${request.prompt}` },
     );
     const first = jobRecord('turn', testMessage({ chatId: 21, text: 'fail first' }));
-    const second = jobRecord('turn', testMessage({ chatId: 21, text: 'second, held back' }));
+    // A /new stands alone (a text would join the failing turn): held back behind it.
+    const second = jobRecord('turn', testMessage({ chatId: 21, body: command('new') }));
     const other = jobRecord('turn', testMessage({ chatId: 22, text: 'other' }));
     const response = await processor().process([first, second, other]);
     expect(failures(response).sort()).toEqual([first.messageId, second.messageId].sort());
@@ -324,6 +325,111 @@ describe('SqsRecordProcessor', () => {
       ].sort((a, b) => a.messageId.localeCompare(b.messageId)),
     );
     expect(channel.texts()).toEqual(['ok: other']);
+  });
+
+  describe("combining a conversation's waiting messages", () => {
+    it('answers consecutive turn-lane records of one group with one turn, in order, and deletes them all', async () => {
+      const texts = ['first', 'second', 'third'];
+      const records = texts.map((text) => jobRecord('turn', testMessage({ chatId: 41, text })));
+      const other = jobRecord('turn', testMessage({ chatId: 42, text: 'elsewhere' }));
+      // SQS orders only within a group: another conversation's record may sit in between.
+      const batch = [records[0], other, records[1], records[2]] as SQSRecord[];
+      const response = await processor().process(batch);
+      expect(failures(response)).toEqual([]);
+      expect(handled).toBe(2);
+      expect(runner.prompts).toEqual(['first\n\nsecond\n\nthird', 'elsewhere']);
+      expect(channel.texts()).toEqual(['echo: first\n\nsecond\n\nthird', 'echo: elsewhere']);
+      // One lease per turn, not per record.
+      expect(lease.acquired).toHaveLength(2);
+      expect(visibility.changes).toEqual([]);
+    });
+
+    it('lets /new stand alone between the turns before and after it', async () => {
+      const batch = [
+        jobRecord('turn', testMessage({ chatId: 43, text: 'before' })),
+        jobRecord('turn', testMessage({ chatId: 43, body: command('new') })),
+        jobRecord('turn', testMessage({ chatId: 43, text: 'after one' })),
+        jobRecord('turn', testMessage({ chatId: 43, text: 'after two' })),
+      ];
+      const response = await processor().process(batch);
+      expect(failures(response)).toEqual([]);
+      expect(handled).toBe(3);
+      expect(runner.prompts).toEqual(['before', 'after one\n\nafter two']);
+      expect(runner.resets).toHaveLength(1);
+      expect(channel.texts()).toEqual([
+        'echo: before',
+        DEFAULT_TEXTS.newSession,
+        'echo: after one\n\nafter two',
+      ]);
+    });
+
+    it('fails every record of a failed combined turn and the rest of its group, the head after its backoff', async () => {
+      runner.next(failingTurn);
+      const head = jobRecord('turn', testMessage({ chatId: 44, text: 'one' }), 2);
+      const joined = jobRecord('turn', testMessage({ chatId: 44, text: 'two' }));
+      const reset = jobRecord('turn', testMessage({ chatId: 44, body: command('new') }));
+      const after = jobRecord('turn', testMessage({ chatId: 44, text: 'three' }));
+      const response = await processor().process([head, joined, reset, after]);
+      expect(failures(response).sort()).toEqual(
+        [head, joined, reset, after].map((record) => record.messageId).sort(),
+      );
+      expect(runner.prompts).toEqual(['one\n\ntwo']);
+      expect(runner.resets).toEqual([]);
+      expect(channel.sent).toEqual([]);
+      const seconds = new Map(
+        visibility.changes.map((change) => [change.messageId, change.seconds]),
+      );
+      expect(seconds.get(head.messageId)).toBe(20);
+      for (const record of [joined, reset, after]) expect(seconds.get(record.messageId)).toBe(0);
+      expect(lease.held.size).toBe(0);
+    });
+
+    it('hands back at once the records an answer saved earlier does not cover', async () => {
+      const head = testMessage({ chatId: 45, text: 'answered before a crash' });
+      await outbox.put(head.id, {
+        messageIds: [head.id],
+        parts: channel.formatPlain('saved answer'),
+        disposition: 'answered',
+      });
+      const headRecord = jobRecord('turn', head, 2);
+      const late = jobRecord('turn', testMessage({ chatId: 45, text: 'arrived later' }));
+      const response = await processor().process([headRecord, late]);
+      // The saved answer is delivered, the turn not run again; the later message gets its own turn.
+      expect(failures(response)).toEqual([late.messageId]);
+      expect(visibility.changes).toEqual([{ messageId: late.messageId, seconds: 0 }]);
+      expect(runner.requests).toEqual([]);
+      expect(channel.texts()).toEqual(['saved answer']);
+    });
+
+    it('gives a combined turn up once, and records its followers as told', async () => {
+      runner.setFallback(failingTurn);
+      const attempts = new MemoryJobAttempts();
+      const first = testMessage({ chatId: 46, text: 'a' });
+      const second = testMessage({ chatId: 46, text: 'b' });
+      // The head was tried before; the unit is as far along as its most tried message.
+      attempts.counts.set(first.id, MAX_ATTEMPTS - 1);
+      const records = [jobRecord('turn', first, 9), jobRecord('turn', second, 1)];
+      const response = await processor({ attempts, outbox }).process(records);
+      expect(failures(response).sort()).toEqual(records.map((record) => record.messageId).sort());
+      expect(channel.texts()).toEqual([DEFAULT_TEXTS.failed]);
+      expect(visibility.changes).toEqual(
+        expect.arrayContaining(records.map(({ messageId }) => ({ messageId, seconds: 0 }))),
+      );
+      // The dead-letter consumer finds the follower told, and tells nobody twice.
+      expect((await outbox.get(second.id))?.disposition).toBe('failed');
+      expect((await outbox.get(second.id))?.parts).toEqual([]);
+    });
+
+    it('combines only turn-lane records: control records stay one each', async () => {
+      const records = [
+        jobRecord('control', testMessage({ chatId: 47, body: command('help') })),
+        jobRecord('control', testMessage({ chatId: 47, body: command('help') })),
+      ];
+      const response = await processor().process(records);
+      expect(failures(response)).toEqual([]);
+      expect(handled).toBe(2);
+      expect(channel.texts()).toEqual([DEFAULT_TEXTS.help, DEFAULT_TEXTS.help]);
+    });
   });
 
   it('retries after the backoff when the lease cannot be read, and releases it when the core throws', async () => {

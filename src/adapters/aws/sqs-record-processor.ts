@@ -48,6 +48,7 @@ import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { ReplyOutbox } from '../../ports/reply-outbox.js';
 import type { JobAttempts } from './dynamo-job-attempts.js';
 import { CONTROL_GROUP_SUFFIX, type JobPayload, parseJobPayload } from './sqs-job-sink.js';
+import { type PlannedRecord, planUnits } from './sqs-record-units.js';
 
 /** What handles a job: the core's ConversationWorker. */
 export interface JobHandler {
@@ -79,7 +80,7 @@ export interface SqsRecordProcessorOptions {
   /** Counts real attempts (default: SQS's receive count is the attempt). */
   attempts?: JobAttempts | undefined;
   /** The core's reply outbox: a redriven job's failure notice is dropped from it. */
-  outbox?: Pick<ReplyOutbox, 'get' | 'delete'> | undefined;
+  outbox?: (Pick<ReplyOutbox, 'get' | 'delete'> & Partial<Pick<ReplyOutbox, 'put'>>) | undefined;
   logger?: Logger | undefined;
   now?: (() => number) | undefined;
 }
@@ -103,6 +104,10 @@ export class SqsRecordProcessor {
   readonly #retryDelay: (attempt: number) => number;
   /** Records this processor failed itself (and gave a visibility of their own). */
   readonly #failed = new Set<string>();
+  /** The turn lane's units: which records one turn answers together (sqs-record-units.ts). */
+  #plan = new Map<string, PlannedRecord>();
+  /** What became of the records a unit's turn answered, for when their turn comes. */
+  readonly #outcomes = new Map<string, Outcome>();
 
   constructor(options: SqsRecordProcessorOptions) {
     this.#options = options;
@@ -118,12 +123,11 @@ export class SqsRecordProcessor {
    * Lambda's partial batch response.
    */
   async process(records: SQSRecord[], context?: Context): Promise<SQSBatchResponse> {
+    const turnLane = records.filter((record) => !isControl(record));
+    this.#plan = planUnits(turnLane);
     const [control, turn] = await Promise.all([
       this.#run(records.filter(isControl), context),
-      this.#run(
-        records.filter((record) => !isControl(record)),
-        context,
-      ),
+      this.#run(turnLane, context),
     ]);
     const batchItemFailures = [...control.batchItemFailures, ...turn.batchItemFailures];
     // Records failed unprocessed because an earlier one of their group
@@ -138,14 +142,22 @@ export class SqsRecordProcessor {
     return { batchItemFailures };
   }
 
-  /** One record; resolves when SQS may delete it, throws RecordFailedError otherwise. */
+  /**
+   * One record; resolves when SQS may delete it, throws RecordFailedError
+   * otherwise. The head of a unit (see sqs-record-units.ts) runs the turn for
+   * the whole unit; its followers, further on in the batch, take the outcome
+   * their messages got from it.
+   */
   async processRecord(record: SQSRecord): Promise<void> {
+    const planned = this.#plan.get(record.messageId);
+    if (planned?.role === 'follower') return this.#follow(record, planned.head);
+    const records = planned?.unit.records ?? [record];
     const logger = this.#logger;
-    const receive = Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1);
+    const receive = receiveCount(record);
     let attempt = receive;
-    let payload: JobPayload;
+    let payloads: JobPayload[];
     try {
-      payload = parseJobPayload(record.body);
+      payloads = planned?.unit.payloads ?? [parseJobPayload(record.body)];
     } catch (error) {
       logger.error('queue message is not a job; it goes to the dead-letter queue', {
         messageId: record.messageId,
@@ -154,9 +166,15 @@ export class SqsRecordProcessor {
       });
       return this.#fail(record, 0, 'not a job');
     }
-    const { kind, message } = payload;
+    const { kind, message } = payloads[0] as JobPayload;
     const id = conversationId(message.conversation);
-    const log = { messageId: record.messageId, conversationId: id, kind, receive };
+    const log = {
+      messageId: record.messageId,
+      conversationId: id,
+      kind,
+      receive,
+      ...(records.length > 1 ? { messages: records.length } : {}),
+    };
     const { lease: leases, deadlineAt, endsAt, owner } = this.#options;
 
     let lease: Lease | null = null;
@@ -183,8 +201,18 @@ export class SqsRecordProcessor {
 
     let result: BatchResult;
     try {
-      attempt = await this.#countAttempt(message.id, receive, log);
-      result = await this.#options.worker.handle({ kind, messages: [message], attempt });
+      // A unit is as far along as its most tried message.
+      const counted = await Promise.all(
+        payloads.map((payload, index) =>
+          this.#countAttempt(payload.message.id, receiveCount(records[index] as SQSRecord), log),
+        ),
+      );
+      attempt = Math.max(...counted);
+      result = await this.#options.worker.handle({
+        kind,
+        messages: payloads.map((payload) => payload.message),
+        attempt,
+      });
     } catch (error) {
       // Storage failed around the turn (the outbox, say): try again later.
       logger.error('handling a message failed', { ...log, attempt, error: errorMessage(error) });
@@ -201,8 +229,27 @@ export class SqsRecordProcessor {
     }
 
     switch (result.type) {
-      case 'settled':
-        if (result.deadLettered.length === 0) return;
+      case 'settled': {
+        const completed = new Set(result.completed);
+        const deadLettered = new Set(result.deadLettered);
+        // The records after the head: each as its message was settled. One
+        // the answer did not cover goes back at once (and, FIFO, the rest
+        // of its group with it).
+        for (const [index, payload] of payloads.entries()) {
+          if (index === 0) continue;
+          const messageId = (records[index] as SQSRecord).messageId;
+          this.#outcomes.set(
+            messageId,
+            completed.has(payload.message.id)
+              ? 'deleted'
+              : deadLettered.has(payload.message.id)
+                ? { delaySeconds: 0, reason: result.error ?? 'given up' }
+                : { delaySeconds: 0, reason: 'released' },
+          );
+        }
+        await this.#coverFollowers(payloads, deadLettered, log);
+        if (completed.has(message.id)) return;
+        if (!deadLettered.has(message.id)) return this.#fail(record, 0, 'released');
         // The person was told (or cannot be reached). Failing the record
         // once more sends it to the dead-letter queue: this was its last
         // receive, or a redelivery finds the outbox entry and ends here too.
@@ -212,12 +259,56 @@ export class SqsRecordProcessor {
           error: result.error,
         });
         return this.#fail(record, 0, result.error ?? 'given up');
+      }
       case 'retry':
         logger.warn('message will be retried', { ...log, attempt, error: result.error });
         return this.#fail(record, this.#retryDelay(attempt), result.error);
       case 'released':
         return this.#fail(record, 0, 'released');
     }
+  }
+
+  /**
+   * Followers given up with their unit were told under the head's outbox key;
+   * a notice of their own under theirs (empty) keeps the dead-letter consumer
+   * from telling the person once more for each of them.
+   */
+  async #coverFollowers(
+    payloads: JobPayload[],
+    deadLettered: Set<string>,
+    log: Record<string, unknown>,
+  ): Promise<void> {
+    const put = this.#options.outbox?.put;
+    if (!put) return;
+    const followers = payloads.slice(1).filter((payload) => deadLettered.has(payload.message.id));
+    await Promise.all(
+      followers.map(({ message }) =>
+        put
+          .call(this.#options.outbox, message.id, {
+            messageIds: [message.id],
+            parts: [],
+            disposition: 'failed',
+          })
+          .catch((error: unknown) => {
+            this.#logger.warn('could not record a given-up message as told', {
+              ...log,
+              error: errorMessage(error),
+            });
+          }),
+      ),
+    );
+  }
+
+  /** A record a unit's head answered: deleted with it, or back to the queue. */
+  async #follow(record: SQSRecord, head: string): Promise<void> {
+    const outcome = this.#outcomes.get(record.messageId);
+    if (outcome === 'deleted') return;
+    if (!outcome) {
+      // Its head never settled it (it failed, and FIFO holds this one back).
+      this.#logger.warn('record held back behind its unit', { messageId: record.messageId, head });
+      return this.#fail(record, 0, 'unit not settled');
+    }
+    return this.#fail(record, outcome.delaySeconds, outcome.reason);
   }
 
   /** The attempt this run is: counted, or the receive count without a counter. */
@@ -271,4 +362,11 @@ export class SqsRecordProcessor {
 /** Control-lane groups are the conversation's id with CONTROL_GROUP_SUFFIX. */
 function isControl(record: SQSRecord): boolean {
   return record.attributes.MessageGroupId?.endsWith(CONTROL_GROUP_SUFFIX) === true;
+}
+
+/** What a unit's turn did with a follower's message. */
+type Outcome = 'deleted' | { delaySeconds: number; reason: string };
+
+function receiveCount(record: SQSRecord): number {
+  return Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1);
 }

@@ -6,13 +6,14 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *
  * - `pk` (S, partition key) and `sk` (S, sort key); each adapter prefixes its
  *   keys so item kinds never collide;
- * - `expiresAt` (N, epoch seconds): enable DynamoDB TTL on this attribute;
- * - the `byExpiry` global secondary index (`expiryKey` S, `expiryMs` N), used
- *   only by the conversation index to list expired conversations. Items of
- *   other kinds do not carry these attributes, so the index stays sparse.
+ * - `expiresAt` (N, epoch seconds): enable DynamoDB TTL on this attribute.
+ *
+ * No secondary index. (There was one for listing expired conversations, all
+ * under one partition value: it throttled every conversation write at a few
+ * hundred a second, for a sweep nothing runs on AWS, where TTL expires the
+ * items.)
  */
 export const TTL_ATTRIBUTE = 'expiresAt';
-export const EXPIRY_INDEX_NAME = 'byExpiry';
 
 /** The table as a CreateTable request: for tests, emulators and as the reference for infra. */
 export function storageTableDefinition(tableName: string): CreateTableCommandInput {
@@ -22,22 +23,10 @@ export function storageTableDefinition(tableName: string): CreateTableCommandInp
     AttributeDefinitions: [
       { AttributeName: 'pk', AttributeType: 'S' },
       { AttributeName: 'sk', AttributeType: 'S' },
-      { AttributeName: 'expiryKey', AttributeType: 'S' },
-      { AttributeName: 'expiryMs', AttributeType: 'N' },
     ],
     KeySchema: [
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },
-    ],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: EXPIRY_INDEX_NAME,
-        KeySchema: [
-          { AttributeName: 'expiryKey', KeyType: 'HASH' },
-          { AttributeName: 'expiryMs', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'ALL' },
-      },
     ],
   };
 }

@@ -1,6 +1,7 @@
 import { conversationId } from '../../domain/conversation.js';
 import { errorMessage } from '../../domain/errors.js';
 import {
+  holdBackMs,
   type InboundMessage,
   type LaneKind,
   parseInboundMessage,
@@ -68,7 +69,7 @@ export class SqliteJobQueue implements JobQueue {
       ),
       insert: db.prepare(
         `INSERT INTO jobs (id, lane, kind, conversation_id, payload, state, attempts, due_at, enqueued_at)
-         VALUES (@id, @lane, @kind, @conversationId, @payload, 'pending', 0, @now, @now)`,
+         VALUES (@id, @lane, @kind, @conversationId, @payload, 'pending', 0, @due, @now)`,
       ),
       expireLeases: db.prepare<[number]>(
         `UPDATE jobs SET state = 'pending', lease_until = NULL
@@ -143,6 +144,8 @@ export class SqliteJobQueue implements JobQueue {
         conversationId: id,
         payload: JSON.stringify(message),
         now,
+        // An album's message waits for its siblings, which then join it as followers (holdBackMs).
+        due: now + holdBackMs(message),
       });
       return 'enqueued';
     })();

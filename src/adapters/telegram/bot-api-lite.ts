@@ -3,7 +3,7 @@ import type { BotIdentity } from './normalize-update.js';
 import type { IntakeBotApi } from './update-intake.js';
 
 /**
- * The two Bot API calls the ingress Lambda makes, on plain `fetch`: its
+ * The Bot API calls the ingress Lambda makes, on plain `fetch`: its
  * bundle stays free of grammY, and its cold start small. Everything that
  * sends answers (the worker, the local bot) uses grammY instead.
  */
@@ -12,11 +12,25 @@ const TELEGRAM_API_ROOT = 'https://api.telegram.org';
 
 export class BotApiError extends AgentError {
   static override readonly errorName = 'BotApiError';
+  constructor(
+    message: string,
+    /** Telegram's `error_code` and `description`, when it answered. */
+    readonly errorCode?: number | undefined,
+    readonly description?: string | undefined,
+  ) {
+    super(message);
+  }
 }
 
 export interface BotApiLite extends IntakeBotApi {
   getMe(): Promise<BotIdentity>;
   answerCallbackQuery(callbackQueryId: string, text: string): Promise<void>;
+  /**
+   * Any other method, with its parameters as Telegram names them; resolves
+   * with its `result`. The ingress answers control messages with
+   * sendMessage and editMessageText (lite-channel.ts).
+   */
+  call(method: string, params: Record<string, unknown>): Promise<unknown>;
 }
 
 export function botApiLite(options: {
@@ -43,15 +57,19 @@ export function botApiLite(options: {
       ok?: boolean;
       result?: unknown;
       description?: string;
+      error_code?: number;
     } | null;
     if (!body?.ok) {
       throw new BotApiError(
         `${method}: ${response.status} ${body?.description ?? response.statusText}`,
+        body?.error_code ?? response.status,
+        body?.description,
       );
     }
     return body.result;
   };
   return {
+    call,
     async getMe() {
       const me = (await call('getMe', {})) as { id?: unknown; username?: unknown };
       if (typeof me.id !== 'number' || typeof me.username !== 'string') {

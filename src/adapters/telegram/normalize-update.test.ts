@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { textMessageUpdate } from '../../../test/support/fake-bot-api.js';
+import {
+  documentUpdate,
+  mediaMessage,
+  photoUpdate,
+  voiceUpdate,
+} from '../../../test/support/media-updates.js';
 import type { AccessPolicy } from '../../domain/access-policy.js';
-import { MAX_TEXT_CHARS, parseInboundMessage } from '../../domain/inbound-message.js';
+import {
+  MAX_REPLY_CONTEXT_CHARS,
+  MAX_TEXT_CHARS,
+  parseInboundMessage,
+} from '../../domain/inbound-message.js';
 import { type NormalizeContext, normalizeUpdate } from './normalize-update.js';
 
 const bot = { id: 999, username: 'agent_bot' };
@@ -218,5 +228,147 @@ describe('normalizeUpdate', () => {
     expect(atLimit.body.kind).toBe('text');
     expect(parseInboundMessage(atLimit)).toEqual(atLimit);
     expect(() => parseInboundMessage({ ...atLimit, body: { kind: 'text', text: long } })).toThrow();
+  });
+});
+
+describe('normalizeUpdate: files, captions, albums and replies', () => {
+  it('takes a photo (its largest size) with the caption as the text, and the album id', () => {
+    const message = enqueued(
+      photoUpdate({
+        chatId: 42,
+        from: user,
+        caption: ' what is this? ',
+        mediaGroupId: 'album-1',
+        file: { fileId: 'big', size: 50_000 },
+      }),
+    );
+    expect(message.body).toEqual({
+      kind: 'media',
+      text: 'what is this?',
+      attachments: [
+        {
+          kind: 'photo',
+          fileId: 'big',
+          fileUniqueId: 'u-big',
+          mimeType: 'image/jpeg',
+          size: 50_000,
+        },
+      ],
+    });
+    expect(message.mediaGroupId).toBe('album-1');
+    // What goes on the queue reads back.
+    expect(parseInboundMessage(JSON.parse(JSON.stringify(message)))).toEqual(message);
+  });
+
+  it('takes documents, voice, audio, video and animations (an animation once, not as its document twin)', () => {
+    const document = enqueued(
+      documentUpdate({
+        chatId: 42,
+        file: { fileId: 'd1', fileName: 'report.pdf', mimeType: 'application/pdf', size: 10 },
+      }),
+    );
+    expect(document.body).toMatchObject({
+      kind: 'media',
+      text: '',
+      attachments: [{ kind: 'document', fileName: 'report.pdf', mimeType: 'application/pdf' }],
+    });
+    expect(enqueued(voiceUpdate({ chatId: 42, file: { fileId: 'v1' } })).body).toMatchObject({
+      attachments: [{ kind: 'voice', mimeType: 'audio/ogg', durationSeconds: 3 }],
+    });
+    const animation = { file_id: 'a1', file_unique_id: 'ua1', mime_type: 'video/mp4' };
+    expect(
+      enqueued(mediaMessage({ chatId: 42 }, { animation, document: animation })).body,
+    ).toMatchObject({ attachments: [{ kind: 'animation', fileId: 'a1' }] });
+    for (const kind of ['audio', 'video', 'video_note'] as const) {
+      const body = enqueued(
+        mediaMessage({ chatId: 42 }, { [kind]: { file_id: `${kind}-id`, file_unique_id: 'u' } }),
+      ).body;
+      expect(body).toMatchObject({ kind: 'media', attachments: [{ kind, fileId: `${kind}-id` }] });
+    }
+  });
+
+  it('in groups takes a file only when its caption mentions the bot, without the mention', () => {
+    const file = { fileId: 'd2', fileName: 'a.txt' };
+    expect(ignored(documentUpdate({ chatId: -100, caption: 'for us', file }))).toMatch(
+      /not addressed/,
+    );
+    const message = enqueued(
+      documentUpdate({ chatId: -100, caption: '@agent_bot summarise this', file }),
+    );
+    expect(message.body).toMatchObject({ kind: 'media', text: 'summarise this' });
+  });
+
+  it('refuses a caption too long to take, like a text', () => {
+    const message = enqueued(
+      documentUpdate({
+        chatId: 42,
+        caption: 'x'.repeat(MAX_TEXT_CHARS + 1),
+        file: { fileId: 'd' },
+      }),
+    );
+    expect(message.body.kind).toBe('refused');
+  });
+
+  it('gives a reply the replied-to text (cut, or the quoted part) and file, but not a topic root', () => {
+    const reply = enqueued({
+      message: {
+        ...(textMessageUpdate({ chatId: 42, text: 'why?', from: user }).message as object),
+        reply_to_message: {
+          message_id: 5,
+          date: 0,
+          chat: { id: 42, type: 'private' },
+          from: { id: 7, is_bot: false, first_name: 'Bob' },
+          caption: 'the quarterly figures',
+          document: { file_id: 'f9', file_unique_id: 'u9', file_name: 'q3.xlsx', file_size: 99 },
+        },
+      },
+    });
+    expect(reply.body).toEqual({ kind: 'text', text: 'why?' });
+    expect(reply.replyTo).toEqual({
+      senderName: 'Bob',
+      text: 'the quarterly figures',
+      attachment: {
+        kind: 'document',
+        fileId: 'f9',
+        fileUniqueId: 'u9',
+        fileName: 'q3.xlsx',
+        size: 99,
+      },
+    });
+    expect(parseInboundMessage(JSON.parse(JSON.stringify(reply)))).toEqual(reply);
+
+    const long = enqueued({
+      message: {
+        ...(textMessageUpdate({ chatId: 42, text: 'and?', replyToBot: { botId: bot.id } })
+          .message as Record<string, unknown>),
+        reply_to_message: {
+          message_id: 6,
+          date: 0,
+          chat: { id: 42, type: 'private' },
+          from: { id: bot.id, is_bot: true, first_name: 'Agent' },
+          text: 'y'.repeat(10_000),
+        },
+      },
+    });
+    expect(long.replyTo?.senderName).toBe('the assistant');
+    expect(long.replyTo?.text).toHaveLength(MAX_REPLY_CONTEXT_CHARS);
+    const quoted = enqueued({
+      message: {
+        ...(textMessageUpdate({ chatId: 42, text: 'this part', replyToBot: { botId: bot.id } })
+          .message as Record<string, unknown>),
+        quote: { text: 'earlier', position: 0 },
+      },
+    });
+    expect(quoted.replyTo?.text).toBe('earlier');
+
+    const inTopic = enqueued(
+      textMessageUpdate({
+        chatId: -100,
+        threadId: 12,
+        text: '@agent_bot hi',
+        replyToBot: { botId: 5, messageId: 12 },
+      }),
+    );
+    expect(inTopic.replyTo).toBeUndefined();
   });
 });

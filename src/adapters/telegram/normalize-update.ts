@@ -8,6 +8,8 @@ import {
   MAX_TEXT_CHARS,
 } from '../../domain/inbound-message.js';
 import { texts } from '../../texts/en.js';
+import { normalizeStoppedGeneration } from './stopped-generation.js';
+import { attachmentOf, replyContextOf } from './telegram-attachments.js';
 
 /**
  * Turns a Telegram update into an InboundMessage, or says why it is ignored.
@@ -20,6 +22,11 @@ import { texts } from '../../texts/en.js';
  * - People the access policy does not admit get a short refusal with their
  *   user id (the intake decides how often); their words go no further.
  * - Text longer than MAX_TEXT_CHARS is refused, not cut.
+ * - Photos, documents, voice, audio, video and animations become a `media`
+ *   body with the caption as its text (telegram-attachments.ts); stickers,
+ *   locations and the like get a short "can't handle" answer.
+ * - A reply carries the replied-to text and file as context; an album's
+ *   messages carry its `media_group_id`.
  */
 
 export interface BotIdentity {
@@ -142,6 +149,9 @@ export function normalizeUpdate(update: unknown, context: NormalizeContext): Nor
 
   if (raw.message === undefined) {
     if (raw.edited_message !== undefined) return editedMessage(raw, context);
+    // The stop button of an answer's draft: a /stop (stopped-generation.ts).
+    if (raw.stopped_message_generation !== undefined)
+      return normalizeStoppedGeneration(raw, context);
     const kind = Object.keys(raw).find((key) => key !== 'update_id') ?? 'empty';
     return { action: 'ignore', reason: `unhandled update type ${kind}` };
   }
@@ -177,14 +187,16 @@ export function normalizeUpdate(update: unknown, context: NormalizeContext): Nor
     };
   }
 
-  const content = UNSUPPORTED_CONTENT.find((key) => key in message);
+  const attachment = attachmentOf(message);
+  const content = attachment ? undefined : UNSUPPORTED_CONTENT.find((key) => key in message);
   if (content)
     return {
       action: 'enqueue',
       message: { ...base, body: { kind: 'unsupported', what: texts.contentNames[content] } },
     };
-  if (text === undefined) return { action: 'ignore', reason: 'message without text' };
-  if (text.length > MAX_TEXT_CHARS) {
+  if (text === undefined && !attachment)
+    return { action: 'ignore', reason: 'message without text' };
+  if (text !== undefined && text.length > MAX_TEXT_CHARS) {
     return {
       action: 'enqueue',
       message: {
@@ -193,6 +205,32 @@ export function normalizeUpdate(update: unknown, context: NormalizeContext): Nor
       },
     };
   }
+
+  const replyTo = replyContextOf(message, context.bot.id);
+  const extra = {
+    ...(replyTo ? { replyTo } : {}),
+    ...(typeof message.media_group_id === 'string' && message.media_group_id.length <= 128
+      ? { mediaGroupId: message.media_group_id }
+      : {}),
+  };
+  if (attachment) {
+    // The caption, if any, is what the person says about the file (a command in it too).
+    const caption =
+      text === undefined
+        ? ''
+        : chatType === 'group'
+          ? stripMention(text, entities, context.bot).trim()
+          : text.trim();
+    return {
+      action: 'enqueue',
+      message: {
+        ...base,
+        ...extra,
+        body: { kind: 'media', text: caption, attachments: [attachment] },
+      },
+    };
+  }
+  if (text === undefined) return { action: 'ignore', reason: 'message without text' };
 
   if (command?.name) {
     const args = text.slice(command.length).trim();
@@ -211,7 +249,10 @@ export function normalizeUpdate(update: unknown, context: NormalizeContext): Nor
       message: { ...base, body: { kind: 'command', command: 'help', args: '' } },
     };
   }
-  return { action: 'enqueue', message: { ...base, body: { kind: 'text', text: cleaned } } };
+  return {
+    action: 'enqueue',
+    message: { ...base, ...extra, body: { kind: 'text', text: cleaned } },
+  };
 }
 
 /** In a private chat a person who edits a message expects a reaction; in a group nobody does. */

@@ -7,6 +7,7 @@ import type { AccessPolicy } from '../../domain/access-policy.js';
 import { errorMessage } from '../../domain/errors.js';
 import { closeServer } from '../../lib/http-server.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { QuestionAnswers } from '../../ports/question-store.js';
 import type { RefusalLimiter } from '../../ports/refusal-limiter.js';
 import { texts } from '../../texts/en.js';
 import {
@@ -50,6 +51,8 @@ export interface TelegramBotOptions {
   onFatal?: ((error: unknown) => void) | undefined;
   /** How often a refused person is answered; default in memory (see UpdateIntake). */
   refusals?: RefusalLimiter | undefined;
+  /** Where presses of question buttons go (see UpdateIntake); without it they are stale. */
+  questions?: QuestionAnswers | undefined;
 }
 
 export interface WebhookOptions {
@@ -107,6 +110,7 @@ export class TelegramBot {
       logger: this.logger,
       answerInBackground: true,
       refusals: options.refusals,
+      questions: options.questions,
     });
     this.bot.use(async (ctx) => {
       await this.handle(ctx.update);

@@ -3,7 +3,7 @@ import { Api } from 'grammy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeBotApi } from '../../../test/support/fake-bot-api.js';
 import { testConversation } from '../../../test/support/inbound-messages.js';
-import { MAX_ANSWER_PARTS, TelegramChannel } from './telegram-channel.js';
+import { MAX_ANSWER_FILE_CHARS, MAX_ANSWER_PARTS, TelegramChannel } from './telegram-channel.js';
 
 describe('TelegramChannel', () => {
   let api: FakeBotApi;
@@ -17,7 +17,8 @@ describe('TelegramChannel', () => {
     api.calls.length = 0;
     const client = new Api(api.token, { apiRoot: api.apiRoot });
     client.config.use(autoRetry({ maxRetryAttempts: 2, maxDelaySeconds: 2 }));
-    channel = new TelegramChannel(client);
+    // Today's HTML path; rich messages and drafts: telegram-channel-rich.test.ts.
+    channel = new TelegramChannel(client, { richMessages: false });
   });
 
   it('sends formatted parts into the right topic, replying where asked', async () => {
@@ -161,17 +162,22 @@ describe('TelegramChannel', () => {
     await expect(channel.deleteStatus(topic, id)).rejects.toThrow(/not found/);
   });
 
-  it('cuts a runaway answer to a few messages, ending with a note that it was cut', async () => {
+  it('sends a runaway answer as its first message and the rest as answer.md, cut with a note', async () => {
     const huge = 'word '.repeat(1_000_000); // 5 MB: an echo of a huge paste
     const parts = channel.formatMarkdown(huge);
-    expect(parts).toHaveLength(MAX_ANSWER_PARTS);
-    const note = parts.at(-1)?.text ?? '';
-    expect(note).toMatch(/^\(Cut here/);
-    expect(note).toContain('5,000,000');
-    for (const part of parts) await channel.send(testConversation(77), part);
-    expect(api.sentMessages(77)).toHaveLength(MAX_ANSWER_PARTS);
+    expect(parts).toHaveLength(2);
+    expect(parts[0]?.text?.startsWith('word word')).toBe(true);
+    expect(parts[1]).toMatchObject({ kind: 'file', name: 'answer.md' });
+    const content = parts[1]?.content ?? '';
+    // The file stays small enough for an outbox entry; it says where it was cut.
+    expect(content.length).toBeLessThan(MAX_ANSWER_FILE_CHARS + 500);
+    expect(content).toMatch(/\(Cut here: the answer was about 5,000,000 characters long/);
+    await channel.send(testConversation(77), parts[0] ?? {});
+    await channel.sendFile(testConversation(77), parts[1] ?? {});
+    expect(api.sentMessages(77)).toHaveLength(1);
+    expect(api.sentFiles(77).map((file) => file.filename)).toEqual(['answer.md']);
     // Plain texts are bounded the same way.
-    expect(channel.formatPlain(huge)).toHaveLength(MAX_ANSWER_PARTS);
+    expect(channel.formatPlain(huge).map((part) => part.name)).toEqual([undefined, 'answer.txt']);
   });
 
   it('sends an answer that fits in MAX_ANSWER_PARTS messages whole', () => {

@@ -4,10 +4,13 @@ import { errorMessage } from '../../domain/errors.js';
 import type { InboundMessage } from '../../domain/inbound-message.js';
 import type { EnqueueResult } from '../../ports/job-queue.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { QuestionAnswers } from '../../ports/question-store.js';
 import type { RefusalLimiter } from '../../ports/refusal-limiter.js';
 import { texts } from '../../texts/en.js';
 import { MemoryRefusalLimiter } from '../memory/memory-refusal-limiter.js';
+import { answerPress, recordPress } from './button-press-intake.js';
 import { type BotIdentity, normalizeUpdate, type Refusal } from './normalize-update.js';
+import { parseButtonPress } from './question-buttons.js';
 
 /** What a pressed button of an earlier version of the bot answers. */
 export const STALE_BUTTON_TEXT = texts.staleButton;
@@ -41,6 +44,11 @@ export interface UpdateIntakeOptions {
    * flood control. A Lambda must not: it is frozen once it has answered.
    */
   answerInBackground?: boolean | undefined;
+  /**
+   * Where presses of question buttons are recorded for the waiting turn
+   * (button-press-intake.ts). Without it every button is answered as stale.
+   */
+  questions?: QuestionAnswers | undefined;
 }
 
 /** What became of an update; the caller logs it and acknowledges it. */
@@ -71,6 +79,20 @@ export class UpdateIntake {
    */
   async take(update: unknown): Promise<IntakeOutcome> {
     const updateId = updateIdOf(update);
+    const { questions } = this.options;
+    const press =
+      questions &&
+      parseButtonPress(update, {
+        tenant: this.options.tenant,
+        access: this.options.access,
+        botId: this.options.identity().id,
+      });
+    if (questions && press) {
+      const { result, note } = await recordPress(press, questions, this.logger);
+      const answering = answerPress(this.options.api, press, note, this.logger);
+      if (!this.options.answerInBackground) await answering;
+      return { action: 'ignored', updateId, reason: `question button: ${result}` };
+    }
     const normalized = normalizeUpdate(update, {
       bot: this.options.identity(),
       tenant: this.options.tenant,

@@ -34,6 +34,11 @@ const shellSchema = strictObject({
    * reaches everything the service's own user can (see agent/README.md).
    */
   acknowledgeUnsandboxed: z.boolean().default(false),
+  /**
+   * `allow` (when absent) or `ask`: each command waits for the person's
+   * approval in the chat (Allow once / Always in this conversation / Deny).
+   */
+  commands: z.enum(['allow', 'ask'], { error: 'expected "allow" or "ask"' }).optional(),
 });
 
 const webSchema = strictObject({
@@ -43,7 +48,20 @@ const webSchema = strictObject({
   search: z.boolean().default(true),
   /** When set, WebFetch may only reach these hosts. */
   allowedDomains: z.array(domain).optional(),
+  /**
+   * Fetches of hosts not in `allowedDomains`: refused (`deny`, the default),
+   * or put to the person for approval (`ask`). Private addresses are refused either way.
+   */
+  otherHosts: z.enum(['deny', 'ask'], { error: 'expected "deny" or "ask"' }).optional(),
 });
+
+/** `mcp__server__tool`, or `mcp__server__*` for all of a server's tools. */
+const mcpToolName = z
+  .string()
+  .regex(
+    /^mcp__[A-Za-z0-9_-]+__([A-Za-z0-9_.-]+|\*)$/,
+    'expected an MCP tool name such as mcp__github__create_issue, or mcp__github__* for all its tools',
+  );
 
 const toolsSchema = strictObject({
   /**
@@ -57,6 +75,16 @@ const toolsSchema = strictObject({
     .default('read-write'),
   shell: shellSchema.prefault({}),
   web: webSchema.prefault({}),
+  /**
+   * MCP tools by name: `allow` (what every tool of a configured server gets
+   * when not named), `ask` (the person approves each call in the chat) or `deny`.
+   */
+  mcp: z
+    .record(
+      mcpToolName,
+      z.enum(['allow', 'ask', 'deny'], { error: 'expected "allow", "ask" or "deny"' }),
+    )
+    .optional(),
 });
 
 /**

@@ -16,6 +16,8 @@ import {
   DEFAULT_SESSION_TTL_MS,
 } from '../../domain/conversation.js';
 import { errorMessage } from '../../domain/errors.js';
+import { SEND_FILE_SERVER } from '../../domain/outgoing-file.js';
+import type { TurnInteraction } from '../../domain/person-questions.js';
 import { TurnAbandoned, type TurnRequest, type TurnResult } from '../../domain/turn.js';
 import type { ConversationIndex, ConversationRecord } from '../../ports/conversation-index.js';
 import { VersionConflictError } from '../../ports/conversation-index.js';
@@ -23,15 +25,19 @@ import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
 import { texts } from '../../texts/en.js';
 import { agentEnvironment } from './agent-environment.js';
+import { sweepStagedFiles, TurnFileStaging } from './file-staging.js';
 import { reportUnavailableMcpServers } from './mcp-status-report.js';
 import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
 import { type ModelFailureSettings, modelFailureSettings } from './model-failure.js';
 import { ModelGateway } from './model-gateway.js';
 import { claudeCodeSpawner, detectProcessSandbox, type ProcessSandbox } from './process-sandbox.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
+import { configuredSecrets } from './redact-input.js';
+import { createSendFileServer } from './send-file-tool.js';
 import { createSkillsPlugin, SKILLS_PLUGIN_NAME } from './skills-plugin.js';
 import { sweepStaleTurnDirs, turnDirPrefix } from './temp-sweep.js';
 import { skillReadRoots, ToolPolicy } from './tool-policy.js';
+import { type TurnInput, turnInput } from './turn-attachments.js';
 import { turnBudget } from './turn-budget.js';
 import { modelWasUnavailable, outcomeOf, turnCost, userMessageFor } from './turn-outcome.js';
 import { ensureWorkspace } from './workspace.js';
@@ -50,6 +56,11 @@ export interface AgentRuntimeOptions {
   sessionTtlMs?: number | undefined;
   /** Where per-turn config directories are made. Default: the OS temp dir. */
   tempRoot?: string | undefined;
+  /**
+   * Where files the agent sends (send_file) wait for delivery (file-staging.ts).
+   * Without it the agent gets no send_file tool.
+   */
+  outgoingFilesRoot?: string | undefined;
   /** Bounds on a silent or failing model and on a turn's time (model-failure.ts). */
   modelFailure?: Partial<ModelFailureSettings> | undefined;
   /** How Claude Code is started (see process-sandbox.ts). Default: the strongest that works here. */
@@ -102,6 +113,15 @@ export class AgentRuntime implements TurnRunner {
         roots: [this.options.tempRoot ?? tmpdir(), tmpdir()],
         logger: this.logger,
       });
+      if (this.options.outgoingFilesRoot) {
+        // Files staged for answers a crash left undelivered (file-staging.ts).
+        await sweepStagedFiles(this.options.outgoingFilesRoot, { logger: this.logger });
+        if (this.sendsFiles() && SEND_FILE_SERVER in this.options.config.mcpServers) {
+          this.logger.warn(
+            'mcp.json names a server "chat"; the runtime\'s own send_file server replaces it',
+          );
+        }
+      }
       await this.gateway.start();
       this.processSandbox =
         this.options.processSandbox ?? (await detectProcessSandbox({ PATH: process.env.PATH }));
@@ -156,6 +176,9 @@ export class AgentRuntime implements TurnRunner {
     }
 
     const cwd = await ensureWorkspace(this.options.workspaceRoot, request.conversation);
+    const staging = this.sendsFiles()
+      ? new TurnFileStaging(this.options.outgoingFilesRoot as string, request.conversation)
+      : undefined;
     const configDir = await mkdtemp(join(this.options.tempRoot ?? tmpdir(), turnDirPrefix()));
     const grant = this.gateway.grant();
     const store = new ProjectKeyRecorder(this.options.sessionStore);
@@ -175,6 +198,7 @@ export class AgentRuntime implements TurnRunner {
     let failure: unknown;
     let mcpReport: Promise<void> | undefined;
     let lastApiError: SDKAssistantMessageError | undefined;
+    let input: TurnInput | undefined;
     try {
       await mkdir(join(configDir, 'tmp'));
       const options = this.queryOptions({
@@ -186,14 +210,21 @@ export class AgentRuntime implements TurnRunner {
         abort,
         grantEnv: modelEnvironment(this.options.modelAccess, grant),
         maxBudgetUsd: budget.usd,
+        staging,
+        interaction: request.interaction,
       });
-      const turn = query({ prompt: request.prompt, options });
+      // The person's files into the workspace's inbox/, named in the prompt (turn-attachments.ts).
+      input = await turnInput(request, cwd, this.logger);
+      const turn = query({ prompt: input.prompt, options });
       for await (const message of turn) {
         if (message.type === 'system' && message.subtype === 'init') {
           sessionId = message.session_id;
           mcpReport = reportUnavailableMcpServers(turn, message, id, this.logger);
         }
-        if (message.type === 'result') result = message;
+        if (message.type === 'result') {
+          result = message;
+          input.end();
+        }
         if (message.type === 'assistant' && message.parent_tool_use_id === null)
           lastApiError = message.error;
         notify(request.onMessage, message, this.logger);
@@ -202,6 +233,7 @@ export class AgentRuntime implements TurnRunner {
       failure = error;
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
+      input?.end();
       clearTimeout(timeLimit);
       grant.revoke();
       await mcpReport;
@@ -241,7 +273,10 @@ export class AgentRuntime implements TurnRunner {
     // A turn abandoned by a shutdown runs again: like a failed attempt, it must
     // not move the resume point past the person's message.
     const abandoned = TurnAbandoned.isInstance(request.signal?.reason);
-    if (outcome !== 'error' && outcome !== 'model_unavailable' && !abandoned) {
+    const kept = outcome !== 'error' && outcome !== 'model_unavailable' && !abandoned;
+    // The files of a turn that is not kept go nowhere: its rerun sends its own.
+    const files = kept ? staging?.files() : await staging?.discard(this.logger);
+    if (kept) {
       // A settled turn (answered, stopped, cut at a limit) is kept, and the
       // next turn resumes at its last entry.
       if (sessionId && store.projectKey) {
@@ -291,7 +326,16 @@ export class AgentRuntime implements TurnRunner {
         : outcome === 'budget_exceeded' && budget.dailyBinds
           ? texts.dailyBudgetSpent
           : userMessageFor(outcome),
+      ...(files?.length ? { files } : {}),
     };
+  }
+
+  /** Whether the agent gets the send_file tool: somewhere to stage files, and file tools on. */
+  private sendsFiles(): boolean {
+    return (
+      this.options.outgoingFilesRoot !== undefined &&
+      this.options.config.policy.tools.files !== 'off'
+    );
   }
 
   /** The conversation's record, after starting it afresh if it has expired. */
@@ -328,6 +372,15 @@ export class AgentRuntime implements TurnRunner {
     }
   }
 
+  /** What an approval must never show: the configured secrets and the model key (redact-input.ts). */
+  private approvalSecrets(): string[] {
+    const { config, modelAccess } = this.options;
+    return [
+      ...configuredSecrets(config.mcpServers),
+      ...(modelAccess.provider === 'anthropic' ? [modelAccess.apiKey] : []),
+    ];
+  }
+
   private queryOptions(turn: {
     cwd: string;
     configDir: string;
@@ -337,6 +390,8 @@ export class AgentRuntime implements TurnRunner {
     abort: AbortController;
     grantEnv: Record<string, string>;
     maxBudgetUsd: number;
+    staging?: TurnFileStaging | undefined;
+    interaction?: TurnInteraction | undefined;
   }): Options {
     const { config } = this.options;
     const skills = this.skillsPlugin
@@ -358,7 +413,13 @@ export class AgentRuntime implements TurnRunner {
       model: this.options.model,
       systemPrompt: config.systemPrompt,
       agents: config.agents,
-      mcpServers: config.mcpServers,
+      mcpServers: {
+        ...config.mcpServers,
+        // In this process: it copies a workspace file for the answer to take along.
+        ...(turn.staging && {
+          [SEND_FILE_SERVER]: createSendFileServer({ workspace: turn.cwd, staging: turn.staging }),
+        }),
+      },
       // Over stdin, not the command line, where any process could read their headers and env.
       mcpServersDelivery: 'initialize',
       plugins: this.skillsPlugin ? [{ type: 'local', path: this.skillsPlugin }] : [],
@@ -373,11 +434,17 @@ export class AgentRuntime implements TurnRunner {
         skills: skills.length > 0,
         insideSandbox: this.processSandbox?.kind === 'bubblewrap',
         logger: this.logger,
+        // AskUserQuestion and approvals of tools set to `ask` (user-questions.ts).
+        interaction: turn.interaction,
+        secrets: this.approvalSecrets(),
+        signal: turn.abort.signal,
       }),
       maxTurns: config.policy.maxTurns,
       maxBudgetUsd: turn.maxBudgetUsd,
       // No settings files from the machine: the agent directory is the whole configuration.
       settingSources: [],
+      // The model's text as it is written (stream_event messages to onMessage): answer drafts.
+      includePartialMessages: true,
       stderr: (data) => this.logger.debug('claude code stderr', { data: data.trimEnd() }),
       ...(this.processSandbox && {
         spawnClaudeCodeProcess: claudeCodeSpawner(this.processSandbox, {

@@ -7,12 +7,21 @@ import type {
 } from '@anthropic-ai/claude-agent-sdk';
 import type { AgentPolicy } from '../../config/agent-config.js';
 import { errorMessage } from '../../domain/errors.js';
+import { SEND_FILE_TOOL_NAME } from '../../domain/outgoing-file.js';
+import type { TurnInteraction } from '../../domain/person-questions.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import { checkPath, checkPattern, type PathRoot } from './tool-policy-paths.js';
 import { shellSandboxSettings } from './tool-policy-sandbox.js';
-import { checkFetchUrl, dnsLookup, type HostLookup } from './tool-policy-web.js';
+import { checkFetchUrl, dnsLookup, domainAllowed, type HostLookup } from './tool-policy-web.js';
+import { ASK_USER_QUESTION, answerUserQuestions, approveToolCall } from './user-questions.js';
 
-export type ToolDecision = { allow: true } | { allow: false; reason: string };
+/**
+ * A refusal with `approval` is a call the policy marks `ask`: it runs if the
+ * person approves it in the chat, and stays refused where nobody can be asked.
+ */
+export type ToolDecision =
+  | { allow: true }
+  | { allow: false; reason: string; approval?: { key: string } | undefined };
 
 /** Where one turn's file tools may go. */
 export interface ToolScope {
@@ -43,7 +52,8 @@ const FILE_PATH_FIELD: Record<string, string> = {
  *
  * Built-in tools are an allow list: a tool Claude Code adds in a later
  * version is neither offered nor allowed until this file names it. MCP tools
- * are allowed, since the operator chose their servers in `mcp.json`.
+ * are allowed, since the operator chose their servers in `mcp.json`; the
+ * runtime's own send_file tool reads files and follows the file tools' rule.
  */
 export class ToolPolicy {
   private readonly tools: AgentPolicy['tools'];
@@ -55,10 +65,12 @@ export class ToolPolicy {
   }
 
   /** The built-in tools to offer the model (the SDK's `tools` option). */
-  builtInTools(options: { skills: boolean }): string[] {
+  builtInTools(options: { skills: boolean; askPerson?: boolean }): string[] {
     const { files, shell, web } = this.tools;
     return [
       ...CORE_TOOLS,
+      // Only where someone can answer: headless, Claude Code answers it with nothing.
+      ...(options.askPerson ? [ASK_USER_QUESTION] : []),
       ...(options.skills ? ['Skill'] : []),
       ...(files !== 'off' ? FILE_READ_TOOLS : []),
       ...(files === 'read-write' ? FILE_WRITE_TOOLS : []),
@@ -74,7 +86,8 @@ export class ToolPolicy {
       string,
       unknown
     >;
-    if (toolName.startsWith('mcp__')) return ALLOW;
+    if (toolName === SEND_FILE_TOOL_NAME) return this.sendFileTool(args.path, scope);
+    if (toolName.startsWith('mcp__')) return this.mcpTool(toolName);
     if ((CORE_TOOLS as readonly string[]).includes(toolName) || toolName === 'Skill') return ALLOW;
     try {
       switch (toolName) {
@@ -117,6 +130,12 @@ export class ToolPolicy {
     /** Claude Code runs in the whole-process sandbox (bubblewrap); see shellSandboxSettings. */
     insideSandbox?: boolean;
     logger?: Logger;
+    /** Asks the person in the chat: AskUserQuestion and calls set to `ask` (user-questions.ts). */
+    interaction?: TurnInteraction | undefined;
+    /** Values never shown in an approval (redact-input.ts). */
+    secrets?: readonly string[];
+    /** Ends a wait for the person (the turn is stopped). */
+    signal?: AbortSignal | undefined;
   }): Pick<Options, 'tools' | 'hooks' | 'canUseTool' | 'permissionMode' | 'sandbox'> {
     const logger = turn.logger ?? silentLogger;
     const decide = async (
@@ -125,17 +144,23 @@ export class ToolPolicy {
       scope: ToolScope = turn.scope,
     ): Promise<ToolDecision> => {
       const decision = await this.evaluate(toolName, input, scope);
-      if (!decision.allow) {
+      if (!decision.allow && !(decision.approval && turn.interaction)) {
         logger.info('tool call denied by policy', { tool: toolName, reason: decision.reason });
       }
       return decision;
     };
     const hook: HookCallback = async (input): Promise<HookJSONOutput> => {
       if (input.hook_event_name !== 'PreToolUse') return {};
+      // The person's answer is awaited in canUseTool, which has no hook timeout.
+      const askThePerson: HookJSONOutput = {
+        hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'ask' },
+      };
+      if (input.tool_name === ASK_USER_QUESTION && turn.interaction) return askThePerson;
       const decision = await decide(input.tool_name, input.tool_input, {
         ...turn.scope,
         readOnly: [...turn.scope.readOnly, ...toolResultsDir(input.transcript_path)],
       });
+      if (!decision.allow && decision.approval && turn.interaction) return askThePerson;
       return {
         hookSpecificOutput: {
           hookEventName: 'PreToolUse',
@@ -144,15 +169,31 @@ export class ToolPolicy {
         },
       };
     };
-    const canUseTool: CanUseTool = async (toolName, input) => {
-      const decision = await decide(toolName, input);
+    const canUseTool: CanUseTool = async (toolName, input, options) => {
+      const { interaction } = turn;
+      const signal = turn.signal ? AbortSignal.any([turn.signal, options.signal]) : options.signal;
+      if (toolName === ASK_USER_QUESTION && interaction) {
+        return answerUserQuestions(input, interaction, signal);
+      }
+      let decision = await decide(toolName, input);
+      if (!decision.allow && decision.approval && interaction) {
+        decision = await approveToolCall({
+          toolName,
+          input,
+          key: decision.approval.key,
+          interaction,
+          secrets: turn.secrets ?? [],
+          signal,
+        });
+        logger.info('tool call put to the person', { tool: toolName, allowed: decision.allow });
+      }
       return decision.allow
         ? { behavior: 'allow', updatedInput: input }
         : { behavior: 'deny', message: decision.reason };
     };
     const { shell } = this.tools;
     return {
-      tools: this.builtInTools({ skills: turn.skills }),
+      tools: this.builtInTools({ skills: turn.skills, askPerson: turn.interaction !== undefined }),
       // A failing hook blocks the call rather than letting it through.
       hooks: { PreToolUse: [{ hooks: [hook], onFailure: 'block' }] },
       canUseTool,
@@ -198,6 +239,22 @@ export class ToolPolicy {
     return checked.ok ? ALLOW : deny(checked.reason);
   }
 
+  /**
+   * The runtime's own send_file tool (send-file-tool.ts) reads a file to send
+   * it: the file tools' rule, workspace only (not the read-only skills).
+   */
+  private async sendFileTool(file: unknown, scope: ToolScope): Promise<ToolDecision> {
+    if (this.tools.files === 'off') return deny('file tools are turned off for this agent');
+    try {
+      const checked = await checkPath(file, 'read', scope.workspace, [
+        { path: scope.workspace, writable: true },
+      ]);
+      return checked.ok ? ALLOW : deny(checked.reason);
+    } catch (error) {
+      return deny(`the call could not be checked: ${errorMessage(error)}`);
+    }
+  }
+
   private async searchTool(
     toolName: string,
     dir: unknown,
@@ -219,12 +276,44 @@ export class ToolPolicy {
         'commands cannot leave the sandbox; run the command without dangerouslyDisableSandbox',
       );
     }
+    if (shell.commands === 'ask') {
+      const command = typeof args.command === 'string' ? args.command : '';
+      // "Always" allows this very command again, not everything the shell can do.
+      return needsApproval('shell commands need the approval of the person in the chat', {
+        key: `Bash:${command}`,
+      });
+    }
+    return ALLOW;
+  }
+
+  private mcpTool(toolName: string): ToolDecision {
+    const server = toolName.split('__')[1] ?? '';
+    const rules = this.tools.mcp ?? {};
+    const rule = rules[toolName] ?? rules[`mcp__${server}__*`] ?? 'allow';
+    if (rule === 'deny') return deny(`${toolName} is turned off for this agent`);
+    if (rule === 'ask') {
+      return needsApproval(`${toolName} needs the approval of the person in the chat`, {
+        key: toolName,
+      });
+    }
     return ALLOW;
   }
 
   private async webFetch(url: unknown): Promise<ToolDecision> {
     const { web } = this.tools;
     if (!web.fetch) return deny('fetching web pages is turned off for this agent');
+    if (web.otherHosts === 'ask' && web.allowedDomains) {
+      // Private addresses and odd schemes stay refused; only the list is the person's to widen.
+      const safe = await checkFetchUrl(url, undefined, this.lookup);
+      if (!safe.ok) return deny(safe.reason);
+      const host = new URL(String(url)).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+      if (!domainAllowed(host, web.allowedDomains)) {
+        return needsApproval(`${host} is not among the sites this agent may fetch on its own`, {
+          key: `WebFetch:${host}`,
+        });
+      }
+      return ALLOW;
+    }
     const checked = await checkFetchUrl(url, web.allowedDomains, this.lookup);
     return checked.ok ? ALLOW : deny(checked.reason);
   }
@@ -234,6 +323,12 @@ const ALLOW: ToolDecision = { allow: true };
 
 function deny(reason: string): ToolDecision {
   return { allow: false, reason: `Denied by the agent's tool policy: ${reason}.` };
+}
+
+/** Refused unless the person approves it (where someone can be asked). */
+function needsApproval(reason: string, approval: { key: string }): ToolDecision {
+  const refused = deny(`${reason}, and nobody could be asked`) as { allow: false; reason: string };
+  return { ...refused, approval };
 }
 
 /**

@@ -37,8 +37,11 @@ async function entries(dir: string): Promise<string[]> {
  * keeps one conversation from reading another's files is that a container
  * holds only one: it serves one turn at a time, and this runner deletes the
  * other conversations' working directories before and after each turn.
- * Their files were never durable there anyway: the next turn of a
- * conversation may land on any container.
+ * Their files are not kept there anyway: the next turn of a conversation may
+ * land on any container, so its files live in the workspace store
+ * (WorkspaceSyncTurnRunner, inside this one, restores them before the turn
+ * and removes its own copy after saving; this sweep catches what a crashed
+ * invocation left).
  */
 export class OneWorkspaceTurnRunner implements TurnRunner {
   constructor(

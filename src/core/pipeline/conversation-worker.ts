@@ -1,7 +1,9 @@
 import { type ConversationRef, conversationId } from '../../domain/conversation.js';
 import { AgentError, errorMessage } from '../../domain/errors.js';
 import { type InboundMessage, type LaneKind, promptFor } from '../../domain/inbound-message.js';
+import { asOutgoingFile, type StagedFile, stagedFilePart } from '../../domain/outgoing-file.js';
 import {
+  asksWithButtons,
   type Channel,
   deliversByEditing,
   hasStatusMessages,
@@ -9,11 +11,29 @@ import {
 } from '../../ports/channel.js';
 import type { ConversationIndex } from '../../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { QuestionStore } from '../../ports/question-store.js';
 import type { OutboxEntry, ReplyOutbox } from '../../ports/reply-outbox.js';
 import type { TurnControl } from '../../ports/turn-control.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
 import { type Texts, texts } from '../../texts/en.js';
+import {
+  AnswerDraft,
+  DEFAULT_DRAFTS,
+  type DraftSettings,
+  STOP_FROM_DRAFT,
+  showsDrafts,
+} from './answer-draft.js';
+import {
+  DEFAULT_MAX_DOWNLOAD_BYTES,
+  type MediaSettings,
+  type PreparedMedia,
+  prepareInboundMedia,
+  withNotices,
+} from './inbound-media.js';
+import { replaceWithFallback } from './part-fallback.js';
 import { DEFAULT_PROGRESS, ProgressMessage, type ProgressSettings } from './progress-message.js';
+import { discardStagedFiles } from './staged-files.js';
+import { DEFAULT_QUESTION_TIMEOUT_MS, TurnQuestions } from './turn-questions.js';
 
 /**
  * The channel-independent handling of one batch of a conversation's messages:
@@ -54,6 +74,7 @@ export type WorkerTexts = Pick<
   | 'unsupported'
   | 'working'
   | 'workingDone'
+  | 'fileNotDelivered'
 >;
 
 /** The active language's texts (src/texts). */
@@ -75,8 +96,21 @@ export interface ConversationWorkerOptions {
    * (see `Channel.sendStatus`); `false` turns it off. Defaults: DEFAULT_PROGRESS.
    */
   progress?: Partial<ProgressSettings> | false | undefined;
+  /**
+   * The answer previewed as a draft while it is written, in private chats on
+   * channels with drafts (see `Channel.sendDraft`), instead of the status
+   * message; `false` turns it off. Defaults: DEFAULT_DRAFTS.
+   */
+  drafts?: Partial<DraftSettings> | false | undefined;
   logger?: Logger | undefined;
   now?: (() => number) | undefined;
+  /** Files people send: the download cap, speech to text (see inbound-media.ts). */
+  media?: Partial<MediaSettings> | undefined;
+  /**
+   * Questions the turn asks the person, with buttons (turn-questions.ts), on
+   * channels that can show them; "always" approvals are forgotten by `/new`.
+   */
+  questions?: { store: QuestionStore; timeoutMs?: number | undefined } | undefined;
 }
 
 export interface BatchInput {
@@ -123,6 +157,8 @@ export class TurnFailedError extends AgentError {
 interface Answer {
   text: string;
   format: 'markdown' | 'plain';
+  /** Files the agent sent, delivered after the text (staged; see domain/outgoing-file.ts). */
+  files?: StagedFile[] | undefined;
 }
 
 export class ConversationWorker {
@@ -131,6 +167,7 @@ export class ConversationWorker {
   private readonly now: () => number;
   private readonly typingIntervalMs: number;
   private readonly progress: ProgressSettings | undefined;
+  private readonly drafts: DraftSettings | undefined;
 
   constructor(private readonly options: ConversationWorkerOptions) {
     this.texts = { ...DEFAULT_TEXTS, ...options.texts };
@@ -139,6 +176,7 @@ export class ConversationWorker {
     this.typingIntervalMs = options.typingIntervalMs ?? 4_000;
     this.progress =
       options.progress === false ? undefined : { ...DEFAULT_PROGRESS, ...options.progress };
+    this.drafts = options.drafts === false ? undefined : { ...DEFAULT_DRAFTS, ...options.drafts };
   }
 
   async handle(input: BatchInput): Promise<BatchResult> {
@@ -180,7 +218,9 @@ export class ConversationWorker {
     if (answer === 'released') return { type: 'released' };
 
     const ids = batch.map((message) => message.id);
-    const parts = answer ? this.format(answer) : [];
+    const parts = answer
+      ? [...(answer.text ? this.format(answer) : []), ...(answer.files ?? []).map(stagedFilePart)]
+      : [];
     const entry: OutboxEntry = {
       messageIds: ids,
       parts,
@@ -209,6 +249,7 @@ export class ConversationWorker {
     const conversation = head.conversation;
     if (head.body.kind === 'command' && head.body.command === 'new') {
       await this.options.runner.resetConversation(conversation);
+      await this.options.questions?.store.clearGrants(conversationId(conversation));
       return { text: this.texts.newSession, format: 'plain' };
     }
 
@@ -219,14 +260,42 @@ export class ConversationWorker {
       : running.signal;
     const stopTyping = this.keepTyping(head);
     const progress = await this.progressMessage(key, conversation);
-    progress?.start();
+    const draft = this.answerDraft(head, progress);
+    if (!draft) progress?.start();
     const startedAt = this.now();
+    let media: PreparedMedia | undefined;
     try {
+      try {
+        media = await prepareInboundMedia(messages, {
+          channel: this.options.channel,
+          settings: { maxDownloadBytes: DEFAULT_MAX_DOWNLOAD_BYTES, ...this.options.media },
+          logger: this.logger,
+          signal,
+          onStep: (line) => {
+            progress?.note(line);
+            draft?.note(line);
+          },
+        });
+      } catch (error) {
+        // A /stop while a file downloads: stopped, like a turn.
+        if (running.signal.aborted && !input.shutdown?.aborted)
+          return { text: this.texts.stopped, format: 'plain' };
+        throw error;
+      }
+      if (media.refusal) return { text: media.refusal, format: 'plain' };
       const result = await this.options.runner.runTurn({
         conversation,
-        prompt: promptFor(messages),
+        prompt: promptFor(media.messages),
         signal,
-        onMessage: progress && ((message) => progress.onMessage(message)),
+        onMessage:
+          (progress || draft) &&
+          ((message) => {
+            draft?.onMessage(message);
+            progress?.onMessage(message);
+          }),
+        interaction: this.interaction(conversation),
+        messages,
+        attachments: media.attachments,
       });
       this.logger.info('turn finished', {
         conversationId: id,
@@ -237,15 +306,30 @@ export class ConversationWorker {
       });
       // Shutdown, not /stop: leave the messages for the next start.
       if (input.shutdown?.aborted && !running.signal.aborted) return 'released';
+      // Goes on in a continuation (see continuation.ts): at most a notice now.
+      if (result.continued) {
+        // The files the cut run sent go now: the continuation stages its own.
+        return result.errorMessage || result.files?.length
+          ? { text: result.errorMessage ?? '', format: 'plain', files: result.files }
+          : null;
+      }
       switch (result.outcome) {
         case 'success':
-          return { text: result.text.trim() || this.texts.emptyAnswer, format: 'markdown' };
+          return {
+            text: withNotices(result.text.trim() || this.texts.emptyAnswer, media.notices),
+            format: 'markdown',
+            files: result.files,
+          };
         case 'cancelled':
-          return { text: this.texts.stopped, format: 'plain' };
+          return { text: this.texts.stopped, format: 'plain', files: result.files };
         case 'max_turns':
         case 'budget_exceeded':
         case 'model_unavailable':
-          return { text: result.errorMessage ?? this.texts.failed, format: 'plain' };
+          return {
+            text: result.errorMessage ?? this.texts.failed,
+            format: 'plain',
+            files: result.files,
+          };
         default:
           throw new TurnFailedError(
             `turn ended with outcome ${result.outcome}`,
@@ -255,9 +339,25 @@ export class ConversationWorker {
     } finally {
       stopTyping();
       running.end();
+      draft?.finish();
+      await media?.dispose();
       // Gone before the answer is sent (or, if Telegram is slow, soon after).
       await progress?.finish();
     }
+  }
+
+  /** How the turn asks the person, where the channel shows buttons and a store carries answers. */
+  private interaction(conversation: ConversationRef): TurnQuestions | undefined {
+    const { channel, questions } = this.options;
+    if (!questions || !asksWithButtons(channel)) return undefined;
+    return new TurnQuestions({
+      channel,
+      store: questions.store,
+      conversation,
+      timeoutMs: questions.timeoutMs ?? DEFAULT_QUESTION_TIMEOUT_MS,
+      logger: this.logger,
+      now: this.now,
+    });
   }
 
   /**
@@ -283,6 +383,26 @@ export class ConversationWorker {
       existingId,
       onShown: (id) => outbox.recordStatusMessage(key, id),
       onRemoved: () => outbox.recordStatusMessage(key, null),
+    });
+  }
+
+  /**
+   * The answer's draft, in a private chat on a channel with drafts. The
+   * status message then waits in reserve: it starts if drafts turn out to be
+   * unavailable (an older Bot API), so the person still sees progress.
+   */
+  private answerDraft(
+    head: InboundMessage,
+    progress: ProgressMessage | undefined,
+  ): AnswerDraft | undefined {
+    const { channel } = this.options;
+    if (!this.drafts || head.chatType !== 'private' || !showsDrafts(channel)) return undefined;
+    return new AnswerDraft({
+      channel,
+      conversation: head.conversation,
+      settings: this.drafts,
+      logger: this.logger,
+      onUnavailable: () => progress?.start(),
     });
   }
 
@@ -314,6 +434,7 @@ export class ConversationWorker {
       case 'unsupported':
         return { text: this.texts.unsupported(body.what), format: 'plain' };
       case 'text':
+      case 'media':
         this.logger.error('text message on the control lane; dropped', { conversationId: id });
         return null;
       case 'command':
@@ -326,7 +447,8 @@ export class ConversationWorker {
       case 'stop': {
         // The stopped turn answers for itself ("Stopped."); one message is enough.
         const stopped = await this.options.turns.requestStop(id);
-        return stopped ? null : { text: this.texts.nothingToStop, format: 'plain' };
+        if (stopped || body.args === STOP_FROM_DRAFT) return null;
+        return { text: this.texts.nothingToStop, format: 'plain' };
       }
       case 'status':
         return { text: await this.status(id), format: 'plain' };
@@ -384,6 +506,7 @@ export class ConversationWorker {
         });
         if (!permanent && input.attempt < this.options.maxAttempts)
           return { type: 'retry', error: message };
+        await discardStagedFiles(entry.parts, this.logger);
         // Nobody to tell: the chat cannot be reached.
         return {
           type: 'settled',
@@ -396,6 +519,8 @@ export class ConversationWorker {
       }
       await this.options.outbox.markSent(key, index + 1);
     }
+    // Settled: nothing will send the staged files again.
+    await discardStagedFiles(entry.parts, this.logger);
     return entry.disposition === 'answered'
       ? { type: 'settled', completed: entry.messageIds, deadLettered: [], released, outboxKey: key }
       : {
@@ -418,26 +543,50 @@ export class ConversationWorker {
     entry: OutboxEntry,
     index: number,
     conversation: ConversationRef,
+    fellBack = false,
   ): Promise<void> {
     const { channel, outbox } = this.options;
     const part = entry.parts[index] as OutgoingPart;
+    // The channel cannot show the part as it is (Telegram without rich
+    // messages): its fallback parts take its place, the first in its message.
+    const fallBack = async () => {
+      if (fellBack) throw new Error('the fallback of an answer part could not be shown either');
+      await replaceWithFallback(channel, outbox, key, entry, index);
+      await this.deliverPart(key, entry, index, conversation, true);
+    };
     const replyTo = index === 0 ? entry.replyTo : undefined;
+    const file = asOutgoingFile(part);
+    if (file) {
+      // No placeholder: a message cannot be edited into a file. A crash between
+      // the upload and its tick sends the file twice, the one window left.
+      if (channel.sendFile) {
+        await channel.sendFile(conversation, part, { replyTo });
+        return;
+      }
+      for (const notice of channel.formatPlain(this.texts.fileNotDelivered(file.name)))
+        await channel.send(conversation, notice, { replyTo });
+      return;
+    }
     if (!deliversByEditing(channel)) {
       await channel.send(conversation, part, { replyTo });
       return;
     }
     const recorded = entry.partMessages[index];
     if (recorded !== undefined) {
-      if ((await channel.editPart(conversation, recorded, part)) === 'edited') return;
+      const outcome = await channel.editPart(conversation, recorded, part);
+      if (outcome === 'edited') return;
+      if (outcome === 'fallback') return fallBack();
       this.logger.warn('the message an answer part goes into is gone; sending it again', {
         conversationId: conversationId(conversation),
         part: index,
       });
     }
-    const messageId = await channel.sendPlaceholder(conversation, { replyTo });
+    const messageId = await channel.sendPlaceholder(conversation, { replyTo, part });
     await outbox.recordPartMessage(key, index, messageId);
     entry.partMessages[index] = messageId;
-    if ((await channel.editPart(conversation, messageId, part)) === 'missing') {
+    const outcome = await channel.editPart(conversation, messageId, part);
+    if (outcome === 'fallback') return fallBack();
+    if (outcome === 'missing') {
       throw new Error('the placeholder was deleted before the answer was written into it');
     }
   }

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type SqliteDatabase } from '../../adapters/sqlite/database.js';
 import { SqliteConversationIndex } from '../../adapters/sqlite/sqlite-conversation-index.js';
 import { SqliteSessionStore } from '../../adapters/sqlite/sqlite-session-store.js';
+import { type ConversationRef, conversationId } from '../../domain/conversation.js';
 import { sweepExpiredConversations } from './expiry-sweeper.js';
 
 const DAY = 86_400_000;
@@ -63,6 +64,24 @@ describe('sweepExpiredConversations', () => {
     expect((await conversations.get('old'))?.turns).toBe(1);
     expect(await sessionStore.load(live)).not.toBeNull();
     expect((await conversations.get('live'))?.sessionId).toBe('session-live');
+  });
+
+  it("deletes an expired conversation's files through the workspace store, and no live one's", async () => {
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    const expired = { tenant: 't:1', channel: 'telegram', chatId: '-100', threadId: '7' };
+    const live = { tenant: 't:1', channel: 'telegram', chatId: '42' };
+    await conversationWithTranscript(conversationId(expired), 'session-old', start);
+    await conversationWithTranscript(conversationId(live), 'session-live', start + 20 * DAY);
+    const deleted: ConversationRef[] = [];
+
+    await sweepExpiredConversations({
+      conversations,
+      sessionStore,
+      workspaces: { delete: async (conversation) => void deleted.push(conversation) },
+      now: start + 26 * DAY,
+    });
+
+    expect(deleted).toEqual([expired]);
   });
 
   it('works through more expired conversations than one batch holds', async () => {

@@ -1,6 +1,8 @@
 import type { SessionStore } from '@anthropic-ai/claude-agent-sdk';
+import { parseConversationId } from '../../domain/conversation.js';
 import type { ConversationIndex } from '../../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
+import type { WorkspaceStore } from '../../ports/workspace-store.js';
 
 /**
  * Removes the transcripts of conversations idle past their expiry. A turn
@@ -8,12 +10,15 @@ import { type Logger, silentLogger } from '../../ports/logger.js';
  * for conversations that never come back, so their transcripts do not stay
  * forever. (On AWS, DynamoDB TTL and S3 lifecycle rules do this job.)
  *
- * Transcript first, then the index: if the sweep dies between the two, the
- * record still points at the session and the next sweep deletes it again.
+ * Transcript and files first, then the index: if the sweep dies between the
+ * two, the record still points at the session and the next sweep deletes
+ * them again.
  */
 export async function sweepExpiredConversations(options: {
   conversations: ConversationIndex;
   sessionStore: SessionStore;
+  /** The conversations' files go with their transcripts. */
+  workspaces?: Pick<WorkspaceStore, 'delete'> | undefined;
   now: number;
   batchSize?: number;
   logger?: Logger;
@@ -30,6 +35,8 @@ export async function sweepExpiredConversations(options: {
           sessionId: record.sessionId,
         });
       }
+      const conversation = parseConversationId(record.conversationId);
+      if (conversation) await options.workspaces?.delete(conversation);
       await options.conversations.resetSession(record.conversationId);
       swept += 1;
     }

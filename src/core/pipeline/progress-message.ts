@@ -101,6 +101,12 @@ export class ProgressMessage {
     }
   }
 
+  /** Shows a step of the worker's own (a download, a transcription) like a tool call. Never throws. */
+  note(line: string): void {
+    if (this.finished) return;
+    if (this.activity.note(line)) this.update();
+  }
+
   /**
    * Ends the display: stops the timers, waits for a call in flight, then
    * deletes the status message. Resolves once it is gone, or after

@@ -31,6 +31,8 @@ describe('describeToolUse', () => {
       'Calling aws-knowledge: search_documentation',
     ],
     ['mcp__my_server__do__it', {}, 'Calling my_server: do__it'],
+    ['mcp__chat__send_file', { path: 'out/chart.png', caption: 'Sales' }, 'Sending chart.png'],
+    ['mcp__chat__send_file', {}, 'Sending a file'],
     [
       'TodoWrite',
       { todos: [{ content: 'a', status: 'in_progress', activeForm: 'Comparing prices' }] },

@@ -1,4 +1,5 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import { SEND_FILE_TOOL_NAME } from '../../domain/outgoing-file.js';
 import { texts } from '../../texts/en.js';
 
 /**
@@ -45,6 +46,15 @@ export class TurnProgress {
     return added;
   }
 
+  /** A step the worker takes itself ("Downloading report.pdf"); true when it added a line. */
+  note(line: string): boolean {
+    const clipped = clip(line, MAX_VALUE + MAX_NAME);
+    if (this.recent.at(-1) === clipped) return false;
+    this.recent.push(clipped);
+    if (this.recent.length > this.maxLines) this.recent.shift();
+    return true;
+  }
+
   /** The latest lines, oldest first. */
   lines(): string[] {
     return [...this.recent];
@@ -58,6 +68,8 @@ export function describeToolUse(name: string, input: unknown): string {
     const value = isRecord(input) ? input[key] : undefined;
     return typeof value === 'string' && value.trim() ? value : undefined;
   };
+  // The runtime's own tool: what it sends, by the file's name.
+  if (name === SEND_FILE_TOOL_NAME) return activity.sendingFile(fileName(field('path')));
   if (name.startsWith('mcp__')) {
     const rest = name.slice('mcp__'.length);
     const split = rest.indexOf('__');

@@ -12,7 +12,10 @@ import {
   tenantName,
   wholeNumber,
 } from '../../config/env-values.js';
+import { type MediaConfig, mediaConfigFrom, mediaVariables } from '../../config/media-settings.js';
 import type { AccessPolicy } from '../../domain/access-policy.js';
+import { DEFAULT_MAX_CONTINUATIONS } from '../../domain/continuation-limits.js';
+import { DEFAULT_WORKSPACE_LIMITS, type WorkspaceLimits } from '../../ports/workspace-store.js';
 import { HANDLER_ENV as ENV } from './handler-env.js';
 
 /**
@@ -21,6 +24,8 @@ import { HANDLER_ENV as ENV } from './handler-env.js';
  * ARNs, URLs and limits only: secret values are fetched at run time by ARN.
  * Every problem is reported at once, by variable name.
  */
+
+const MEGABYTE = 1024 * 1024;
 
 const required = (what: string) =>
   optionalText.pipe(z.string({ message: `required: ${what}` }).min(1, `required: ${what}`));
@@ -62,9 +67,16 @@ export function loadIngressSettings(env: Env): IngressSettings {
 const workerSchema = z.object({
   [ENV.tableName]: required('the DynamoDB table'),
   [ENV.transcriptBucket]: optionalText,
+  [ENV.workspaceMaxFiles]: wholeNumber(1, 1_000_000),
+  [ENV.workspaceMaxMegabytes]: wholeNumber(1, 10_240),
   [ENV.botTokenSecretArn]: required('the bot token secret ARN'),
   [ENV.anthropicApiKeySecretArn]: optionalText,
+  [ENV.maxDownloadMb]: mediaVariables.MAX_DOWNLOAD_MB,
+  [ENV.transcriptionUrl]: mediaVariables.TRANSCRIPTION_URL,
+  [ENV.transcriptionModel]: mediaVariables.TRANSCRIPTION_MODEL,
+  [ENV.transcriptionApiKeySecretArn]: optionalText,
   [ENV.maxAttempts]: wholeNumber(1, 1000),
+  [ENV.maxContinuations]: wholeNumber(0, 20),
   /** Optional: derived from each record's queue ARN when unset. */
   [ENV.jobQueueUrl]: httpUrl,
   [ENV.telegramApiRoot]: httpUrl,
@@ -77,12 +89,19 @@ const workerSchema = z.object({
 export interface WorkerSettings {
   tableName: string;
   transcriptBucket: string | undefined;
+  /** What the workspace store keeps per conversation. */
+  workspaceLimits: WorkspaceLimits;
   botTokenSecretArn: string;
   /** Set when the model is reached through the Anthropic API with a key from Secrets Manager. */
   anthropicApiKeySecretArn: string | undefined;
+  /** Files people send; the transcription key is not here but read by `transcriptionApiKeySecretArn`. */
+  media: MediaConfig;
+  transcriptionApiKeySecretArn: string | undefined;
   useBedrock: boolean;
   /** Real attempts at one message before the worker gives up (a lease conflict is none). */
   maxAttempts: number;
+  /** Continuations one task may take after its first run (see DeadlineTurnRunner). */
+  maxContinuations: number;
   queueUrl: string | undefined;
   telegramApiRoot: string | undefined;
   /** Workspaces and per-turn temp directories; under /tmp, the only writable place on Lambda. */
@@ -95,10 +114,26 @@ export function loadWorkerSettings(env: Env, cwd = process.cwd()): WorkerSetting
   return {
     tableName: values[ENV.tableName],
     transcriptBucket: values[ENV.transcriptBucket],
+    workspaceLimits: {
+      maxFiles: values[ENV.workspaceMaxFiles] ?? DEFAULT_WORKSPACE_LIMITS.maxFiles,
+      maxBytes:
+        (values[ENV.workspaceMaxMegabytes] ?? DEFAULT_WORKSPACE_LIMITS.maxBytes / MEGABYTE) *
+        MEGABYTE,
+    },
     botTokenSecretArn: values[ENV.botTokenSecretArn],
     anthropicApiKeySecretArn: values[ENV.anthropicApiKeySecretArn],
+    media: mediaConfigFrom(
+      {
+        MAX_DOWNLOAD_MB: values[ENV.maxDownloadMb],
+        TRANSCRIPTION_URL: values[ENV.transcriptionUrl],
+        TRANSCRIPTION_MODEL: values[ENV.transcriptionModel],
+      },
+      undefined,
+    ),
+    transcriptionApiKeySecretArn: values[ENV.transcriptionApiKeySecretArn],
     useBedrock: values[ENV.useBedrock] ?? false,
     maxAttempts: values[ENV.maxAttempts] ?? 3,
+    maxContinuations: values[ENV.maxContinuations] ?? DEFAULT_MAX_CONTINUATIONS,
     queueUrl: values[ENV.jobQueueUrl],
     telegramApiRoot: values[ENV.telegramApiRoot],
     dataDir: path.resolve(cwd, values[ENV.dataDir] ?? path.join(tmpdir(), 'agent-data')),

@@ -15,7 +15,12 @@
  * claim is dropped first), and 503 while an earlier delivery's claim on the
  * same update is not committed (in flight, or left by a failed enqueue whose
  * claim could not be dropped) until it commits or lapses. `/stop` reaches a running turn from here
- * (StopFirstSink), without queueing behind it. A refused stranger is answered
+ * (StopFirstSink), without queueing behind it. Control messages (`/status`,
+ * help, refusals, unsupported kinds, a `/stop` with nothing running) are
+ * answered from here (ControlAnswerSink), exactly once through the reply
+ * outbox, so they neither start the agent's container nor wait for a free
+ * worker; only if Telegram cannot take the answer now do they go on the
+ * control lane for a worker to finish. A refused stranger is answered
  * once an hour at most (DynamoRefusalLimiter), however often they write.
  *
  * Small on purpose: no Agent SDK and no grammY in this module's import graph
@@ -30,12 +35,16 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { DynamoConversationIndex } from '../../adapters/aws/dynamo-conversation-index.js';
+import { DynamoQuestionStore } from '../../adapters/aws/dynamo-question-store.js';
 import { DynamoRefusalLimiter } from '../../adapters/aws/dynamo-refusal-limiter.js';
+import { DynamoReplyOutbox } from '../../adapters/aws/dynamo-reply-outbox.js';
 import { DynamoTurnControl } from '../../adapters/aws/dynamo-turn-control.js';
 import { DynamoUpdateDedupe } from '../../adapters/aws/dynamo-update-dedupe.js';
 import { PowertoolsSecretSource } from '../../adapters/aws/secret-source.js';
 import { SqsJobSink } from '../../adapters/aws/sqs-job-sink.js';
 import { botApiLite } from '../../adapters/telegram/bot-api-lite.js';
+import { LiteTelegramChannel } from '../../adapters/telegram/lite-channel.js';
 import { UpdateIntake } from '../../adapters/telegram/update-intake.js';
 import {
   MAX_UPDATE_BYTES,
@@ -45,11 +54,15 @@ import {
   type UpdateEnvelope,
 } from '../../adapters/telegram/webhook-request.js';
 import type { Env } from '../../config/env-values.js';
+import { AnswerFirstSink } from '../../core/pipeline/answer-first-sink.js';
+import { ControlAnswerSink } from '../../core/pipeline/control-answer-sink.js';
+import { ConversationWorker } from '../../core/pipeline/conversation-worker.js';
 import { Ingress } from '../../core/pipeline/ingress.js';
 import { StopFirstSink } from '../../core/pipeline/stop-first-sink.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SecretSource } from '../../ports/secret-source.js';
+import type { TurnRunner } from '../../ports/turn-runner.js';
 import { type IngressSettings, loadIngressSettings } from './handler-settings.js';
 import { type LambdaLogger, lambdaLogger } from './lambda-logger.js';
 
@@ -106,13 +119,45 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
     const dynamo = options.dynamo ?? new DynamoDBClient(TIME_BOXED);
     const sqs = options.sqs ?? new SQSClient(TIME_BOXED);
     const secrets = options.secrets ?? new PowertoolsSecretSource();
+    const { tableName } = settings;
+    const turns = new DynamoTurnControl({ client: dynamo, tableName, logger });
+    // Control messages are answered here (ControlAnswerSink), not by the agent's container.
+    const controlWorker = new ConversationWorker({
+      runner: noTurns,
+      channel: new LiteTelegramChannel({
+        async call(method, params) {
+          const token = await secrets.get(settings.botTokenSecretArn);
+          // Shorter than the intake's calls: a slow answer falls back to the queue in time.
+          const api = botApiLite({ token, apiRoot: settings.telegramApiRoot, timeoutMs: 2_500 });
+          return api.call(method, params);
+        },
+      }),
+      outbox: new DynamoReplyOutbox({ client: dynamo, tableName }),
+      conversations: new DynamoConversationIndex({ client: dynamo, tableName }),
+      turns,
+      // Never 1: a failed answer is retried by a worker, never given up here.
+      maxAttempts: 2,
+      progress: false,
+      logger,
+      now,
+    });
     const sink = new StopFirstSink(
-      new SqsJobSink({ client: sqs, queueUrl: settings.queueUrl }),
-      new DynamoTurnControl({ client: dynamo, tableName: settings.tableName, logger }),
+      new ControlAnswerSink(
+        new SqsJobSink({ client: sqs, queueUrl: settings.queueUrl }),
+        controlWorker,
+        logger,
+      ),
+      turns,
       logger,
     );
     const dedupe = new DynamoUpdateDedupe({ client: dynamo, tableName: settings.tableName, now });
-    const ingress = new Ingress({ queue: sink, dedupe, logger });
+    // A typed answer to a waiting question (and a button's press, in the intake) goes to the running turn.
+    const questions = new DynamoQuestionStore({ client: dynamo, tableName, now });
+    const ingress = new Ingress({
+      queue: new AnswerFirstSink(sink, questions, logger),
+      dedupe,
+      logger,
+    });
     const refusals = new DynamoRefusalLimiter({
       client: dynamo,
       tableName: settings.tableName,
@@ -136,6 +181,7 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
             logger,
             now,
             refusals,
+            questions,
           });
         })();
         // A failure is not cached: the next request tries again.
@@ -216,6 +262,12 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
     }
   };
 }
+
+/** Never called: the ingress answers control messages only, which run no turn. */
+const noTurns: TurnRunner = {
+  runTurn: () => Promise.reject(new Error('the ingress runs no turns')),
+  resetConversation: () => Promise.reject(new Error('the ingress runs no turns')),
+};
 
 function header(
   headers: APIGatewayProxyEventV2['headers'] | undefined,

@@ -5,19 +5,24 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoConversationIndex } from '../../adapters/aws/dynamo-conversation-index.js';
 import { DynamoConversationLease } from '../../adapters/aws/dynamo-conversation-lease.js';
 import { DynamoJobAttempts } from '../../adapters/aws/dynamo-job-attempts.js';
+import { DynamoQuestionStore } from '../../adapters/aws/dynamo-question-store.js';
 import { DynamoReplyOutbox } from '../../adapters/aws/dynamo-reply-outbox.js';
 import { DynamoSessionStore } from '../../adapters/aws/dynamo-session-store.js';
+import { S3WorkspaceStore } from '../../adapters/aws/s3-workspace-store.js';
 import { PowertoolsSecretSource } from '../../adapters/aws/secret-source.js';
 import { SqsMessageVisibility } from '../../adapters/aws/sqs-message-visibility.js';
 import { createBotApi } from '../../adapters/telegram/bot-api-client.js';
 import { TelegramChannel } from '../../adapters/telegram/telegram-channel.js';
+import { loadQuestionSettings } from '../../config/question-settings.js';
 import { type Env, loadRuntimeSettings } from '../../config/runtime-settings.js';
 import { AgentRuntime } from '../../core/agent/agent-runtime.js';
 import { OneWorkspaceTurnRunner } from '../../core/agent/workspace-sweep.js';
+import { WorkspaceSyncTurnRunner } from '../../core/agent/workspace-sync-turn-runner.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SecretSource } from '../../ports/secret-source.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
-import { composeAgentRuntime } from '../compose-agent-runtime.js';
+import { composeAgentRuntime, outgoingFilesRoot } from '../compose-agent-runtime.js';
+import { mediaFromSettings } from '../media-from-settings.js';
 import { loadWorkerSettings } from './handler-settings.js';
 
 /**
@@ -89,25 +94,71 @@ export async function composeWorkerContainer(options: WorkerContainerOptions, lo
     return runtime;
   };
 
-  const [token, runner] = await Promise.all([
+  const [token, runner, transcriptionKey] = await Promise.all([
     secrets.get(settings.botTokenSecretArn),
     options.runner ?? agentRuntime(),
+    // Only the transcriber holds it; the agent's environment is built from nothing.
+    settings.transcriptionApiKeySecretArn
+      ? secrets.get(settings.transcriptionApiKeySecretArn)
+      : undefined,
   ]);
   // The same bounded client as the local bot; what still fails comes back as a retry of the message.
   const api = createBotApi(token, settings.telegramApiRoot);
+  const workspaceRoot = path.join(settings.dataDir, 'workspaces');
+  const workspaceBucket = settings.transcriptBucket;
+  // The conversation's files: restored from S3 before each turn, saved after it, then off /tmp.
+  const keptFiles: TurnRunner = workspaceBucket
+    ? new WorkspaceSyncTurnRunner(runner, {
+        store: new S3WorkspaceStore({
+          client: options.s3 ?? own(new S3Client({})),
+          bucket: workspaceBucket,
+          prefix: 'workspaces/',
+          limits: settings.workspaceLimits,
+          logger,
+        }),
+        workspaceRoot,
+        conversations,
+        limits: settings.workspaceLimits,
+        logger,
+      })
+    : runner;
 
   return {
     settings,
     dynamo,
     // Claude Code cannot be sandboxed on Lambda: no other conversation's files stay on disk.
-    runner: new OneWorkspaceTurnRunner(runner, path.join(settings.dataDir, 'workspaces'), logger),
+    // The same for files staged for delivery: another conversation's left from a
+    // failed delivery go (its redelivery then tells the person the file was lost).
+    runner: new OneWorkspaceTurnRunner(
+      new OneWorkspaceTurnRunner(keptFiles, workspaceRoot, logger),
+      outgoingFilesRoot(settings.dataDir),
+      logger,
+    ),
     channel: new TelegramChannel(api, { logger }),
+    /** Files people send: downloaded under /tmp beside the workspaces, then moved into one. */
+    media: mediaFromSettings(
+      {
+        ...settings.media,
+        transcription: settings.media.transcription && {
+          ...settings.media.transcription,
+          apiKey: transcriptionKey,
+        },
+      },
+      path.join(settings.dataDir, 'tmp'),
+    ),
     conversations,
+    /** Questions to the person: the ingress Lambda records presses, the running turn polls. */
+    questions: {
+      store: new DynamoQuestionStore({ client: dynamo, tableName }),
+      timeoutMs: loadQuestionSettings(env).timeoutMs,
+    },
     outbox: new DynamoReplyOutbox({ client: dynamo, tableName }),
     lease: new DynamoConversationLease({ client: dynamo, tableName }),
     /** Real attempts per job: a receive that ran nothing is not one. */
     attempts: new DynamoJobAttempts({ client: dynamo, tableName }),
     visibility: new SqsMessageVisibility({ client: sqs, queueUrl: settings.queueUrl }),
+    /** Sends continuations to the job queue (worker-handler.ts). */
+    sqs,
     /** Stops the runtime (model gateway) and the clients made here. */
     async close() {
       if (runner instanceof AgentRuntime) await runner.close();

@@ -14,11 +14,19 @@
  *   a job; the records go through Powertools' SqsFifoPartialProcessorAsync
  *   there.
  *
- * Deadline: a turn is stopped `deadlineMarginMs` before the Lambda would be
- * killed; its session is kept and the person told (DeadlineTurnRunner).
+ * Deadline: a turn is stopped at a clean point before `deadlineMarginMs`
+ * before the Lambda would be killed, at the latest then; its session is
+ * kept, and it goes on in a continuation queued on its lane (up to
+ * MAX_CONTINUATIONS times, the person told once that it is still working),
+ * or the person is told it stopped (DeadlineTurnRunner).
+ *
+ * Batches: a conversation's messages that waited while its last turn ran
+ * arrive together, and one turn answers them (sqs-record-units.ts).
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoTurnControl } from '../../adapters/aws/dynamo-turn-control.js';
+import { SqsJobSink } from '../../adapters/aws/sqs-job-sink.js';
+import { queueUrlFromArn } from '../../adapters/aws/sqs-message-visibility.js';
 import { SqsRecordProcessor } from '../../adapters/aws/sqs-record-processor.js';
 import {
   ConversationWorker,
@@ -49,6 +57,8 @@ export interface WorkerOptions extends WorkerContainerOptions {
   minTurnMs?: number;
   /** Backoff before a failed message is received again, by the attempt that failed (1-based). */
   retryDelaySeconds?: (attempt: number) => number;
+  /** From this long before the deadline, a turn stops at its next clean point (default 60 s). */
+  cleanPointMs?: number;
   /** How often a running turn looks for a `/stop` (default 1 s). */
   stopPollIntervalMs?: number;
   texts?: Partial<WorkerTexts>;
@@ -99,7 +109,12 @@ export function createWorker(options: WorkerOptions = {}): LambdaWorker {
       logger,
     });
     const worker = new ConversationWorker({
-      runner: new DeadlineTurnRunner(c.runner, deadlineAt, { logger }),
+      runner: new DeadlineTurnRunner(c.runner, deadlineAt, {
+        continuations: continuationSink(c, event),
+        maxContinuations: c.settings.maxContinuations,
+        cleanPointMs: options.cleanPointMs,
+        logger,
+      }),
       channel: c.channel,
       outbox: c.outbox,
       conversations: c.conversations,
@@ -107,6 +122,8 @@ export function createWorker(options: WorkerOptions = {}): LambdaWorker {
       maxAttempts: c.settings.maxAttempts,
       texts: options.texts,
       progress: options.progress,
+      media: c.media,
+      questions: c.questions,
       logger,
     });
     const processor = new SqsRecordProcessor({
@@ -138,6 +155,13 @@ export function createWorker(options: WorkerOptions = {}): LambdaWorker {
       if (current) await (await current.catch(() => undefined))?.close();
     },
   };
+}
+
+/** Continuations go to the queue the records came from (JOB_QUEUE_URL, or their source ARN). */
+function continuationSink(c: WorkerContainer, event: SQSEvent): SqsJobSink | undefined {
+  const arn = event.Records[0]?.eventSourceARN;
+  const queueUrl = c.settings.queueUrl ?? (arn ? queueUrlFromArn(arn) : undefined);
+  return queueUrl ? new SqsJobSink({ client: c.sqs, queueUrl }) : undefined;
 }
 
 const lambdaWorker = createWorker();

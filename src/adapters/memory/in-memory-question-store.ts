@@ -1,0 +1,144 @@
+import type { ButtonAction } from '../../domain/person-questions.js';
+import type {
+  OpenQuestion,
+  PressResult,
+  QuestionState,
+  QuestionStore,
+} from '../../ports/question-store.js';
+
+interface Entry {
+  question: OpenQuestion;
+  state: QuestionState;
+  lastPress: string | undefined;
+  answeredBy: string | undefined;
+}
+
+/**
+ * Questions for one process: the local server, where the bot that takes the
+ * press and the worker running the turn share memory. A waiting turn is woken
+ * at once. "Always" approvals last as long as the process; after a restart
+ * the person is asked again, which errs on the safe side.
+ */
+export class InMemoryQuestionStore implements QuestionStore {
+  private readonly questions = new Map<string, Entry>();
+  private readonly grants = new Map<string, Set<string>>();
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async open(conversationId: string, question: OpenQuestion): Promise<void> {
+    this.questions.set(conversationId, {
+      question,
+      state: { version: 0, selected: [], answer: null },
+      lastPress: undefined,
+      answeredBy: undefined,
+    });
+    this.wake();
+  }
+
+  async press(
+    conversationId: string,
+    questionId: string,
+    action: ButtonAction,
+    pressId: string,
+  ): Promise<PressResult> {
+    const entry = this.openEntry(conversationId, questionId);
+    if (!entry || entry.lastPress === pressId) return 'stale';
+    const { question, state } = entry;
+    if (action.type === 'done') {
+      if (!question.multiSelect) return 'stale';
+      return this.update(entry, pressId, { answer: { kind: 'chosen', indexes: state.selected } })
+        ? 'done'
+        : 'stale';
+    }
+    if (!Number.isInteger(action.index) || action.index < 0 || action.index >= question.options) {
+      return 'stale';
+    }
+    if (action.type === 'choose') {
+      if (question.multiSelect) return 'stale';
+      this.update(entry, pressId, { answer: { kind: 'chosen', indexes: [action.index] } });
+      return 'chosen';
+    }
+    if (!question.multiSelect) return 'stale';
+    const on = state.selected.includes(action.index);
+    const selected = on
+      ? state.selected.filter((index) => index !== action.index)
+      : [...state.selected, action.index].sort((a, b) => a - b);
+    this.update(entry, pressId, { selected });
+    return on ? 'unselected' : 'selected';
+  }
+
+  async answerText(conversationId: string, text: string, messageId: string): Promise<boolean> {
+    const entry = this.questions.get(conversationId);
+    if (!entry?.question.freeText) return false;
+    if (entry.answeredBy === messageId) return true;
+    if (entry.state.answer || entry.question.expiresAt <= this.now()) return false;
+    entry.answeredBy = messageId;
+    this.update(entry, undefined, { answer: { kind: 'text', text } });
+    return true;
+  }
+
+  async waitForChange(
+    conversationId: string,
+    questionId: string,
+    afterVersion: number,
+    signal: AbortSignal,
+  ): Promise<QuestionState | null> {
+    for (;;) {
+      const entry = this.questions.get(conversationId);
+      if (!entry || entry.question.id !== questionId) return null;
+      if (entry.state.version > afterVersion || signal.aborted) return copy(entry.state);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.waiters.delete(done);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.waiters.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  async close(conversationId: string, questionId: string): Promise<void> {
+    if (this.questions.get(conversationId)?.question.id !== questionId) return;
+    this.questions.delete(conversationId);
+    this.wake();
+  }
+
+  async hasGrant(conversationId: string, key: string): Promise<boolean> {
+    return this.grants.get(conversationId)?.has(key) ?? false;
+  }
+
+  async addGrant(conversationId: string, key: string): Promise<void> {
+    const keys = this.grants.get(conversationId) ?? new Set<string>();
+    keys.add(key);
+    this.grants.set(conversationId, keys);
+  }
+
+  async clearGrants(conversationId: string): Promise<void> {
+    this.grants.delete(conversationId);
+  }
+
+  private openEntry(conversationId: string, questionId: string): Entry | undefined {
+    const entry = this.questions.get(conversationId);
+    if (!entry || entry.question.id !== questionId) return undefined;
+    if (entry.state.answer || entry.question.expiresAt <= this.now()) return undefined;
+    return entry;
+  }
+
+  private update(entry: Entry, pressId: string | undefined, change: Partial<QuestionState>): true {
+    entry.state = { ...entry.state, ...change, version: entry.state.version + 1 };
+    if (pressId !== undefined) entry.lastPress = pressId;
+    this.wake();
+    return true;
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+function copy(state: QuestionState): QuestionState {
+  return { ...state, selected: [...state.selected] };
+}

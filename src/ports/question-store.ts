@@ -1,0 +1,79 @@
+import type { ButtonAction } from '../domain/person-questions.js';
+
+/**
+ * The durable meeting point of a question and its answer: the worker running
+ * the turn opens a question, the ingress records a button press or a text
+ * answer, the worker sees it. One question per conversation at a time.
+ * In memory locally (one process); DynamoDB on AWS, where the press reaches
+ * the ingress Lambda while the turn runs in a worker Lambda.
+ *
+ * A question's id is random and unguessable, and every press is matched to
+ * the conversation of the chat it came from: a button's data cannot answer
+ * another conversation's question.
+ */
+
+export interface OpenQuestion {
+  /** Random, unguessable; carried in the buttons. */
+  id: string;
+  /** How many options (buttons) it has. */
+  options: number;
+  multiSelect: boolean;
+  freeText: boolean;
+  /** Epoch ms after which presses are stale. */
+  expiresAt: number;
+}
+
+export type StoredAnswer = { kind: 'chosen'; indexes: number[] } | { kind: 'text'; text: string };
+
+export interface QuestionState {
+  /** Grows with every recorded press. */
+  version: number;
+  /** Options selected so far (multi-select), ascending. */
+  selected: number[];
+  answer: StoredAnswer | null;
+}
+
+/** What became of a press: recorded (and how), or stale (no such open question in this chat). */
+export type PressResult = 'chosen' | 'selected' | 'unselected' | 'done' | 'stale';
+
+/** The ingress's side: record what the person did. */
+export interface QuestionAnswers {
+  /**
+   * Records a button press on question `questionId` of `conversationId`.
+   * `pressId` (the update's id) makes a redelivered press count once.
+   */
+  press(
+    conversationId: string,
+    questionId: string,
+    action: ButtonAction,
+    pressId: string,
+  ): Promise<PressResult>;
+  /**
+   * Records `text` as the answer to the conversation's open question, if it
+   * takes free text and is not answered yet. True when it did (or had, for
+   * this very `messageId`): the message is then not a new request.
+   */
+  answerText(conversationId: string, text: string, messageId: string): Promise<boolean>;
+}
+
+/** The worker's side, plus the conversation's "always" approvals. */
+export interface QuestionStore extends QuestionAnswers {
+  /** Opens `question`, replacing whatever question the conversation had. */
+  open(conversationId: string, question: OpenQuestion): Promise<void>;
+  /**
+   * The question's state once its version is past `afterVersion`; the current
+   * state when `signal` aborts first; null when the question is gone.
+   */
+  waitForChange(
+    conversationId: string,
+    questionId: string,
+    afterVersion: number,
+    signal: AbortSignal,
+  ): Promise<QuestionState | null>;
+  /** Closes the question: later presses are stale. */
+  close(conversationId: string, questionId: string): Promise<void>;
+  hasGrant(conversationId: string, key: string): Promise<boolean>;
+  addGrant(conversationId: string, key: string): Promise<void>;
+  /** Forgets the conversation's grants (`/new`). */
+  clearGrants(conversationId: string): Promise<void>;
+}

@@ -1,0 +1,153 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
+import { SEND_FILE_TOOL_NAME } from '../../src/domain/outgoing-file.js';
+import { texts } from '../../src/texts/en.js';
+import { textMessageUpdate } from '../support/fake-bot-api.js';
+import { lastUserText, reply, toolResults } from '../support/scripted-model-server.js';
+import { ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
+
+// Files out, end to end: the real Claude Code binary against the scripted
+// model writes a file and sends it with the runtime's in-process send_file
+// tool; grammY uploads it to the fake Bot API after the answer's text.
+
+const CHART = 'PNG\u0000not really a chart, but bytes';
+
+let harness: TelegramHarness;
+let nextChat = 7000;
+
+beforeAll(async () => {
+  harness = await TelegramHarness.create();
+  harness.respond = (request) => {
+    const text = lastUserText(request);
+    const results = toolResults(request);
+    if (text.includes('draw the chart')) {
+      if (results.length === 0)
+        return reply.toolUse('Write', { file_path: 'out/chart.png', content: CHART });
+      if (results.length === 1)
+        return reply.toolUse(SEND_FILE_TOOL_NAME, {
+          path: 'out/chart.png',
+          caption: 'Sales by month',
+        });
+      // Slow enough for the status message to show what the turn did.
+      return reply.text('Here is the chart.', { delayMs: 4_000 });
+    }
+    if (text.includes('send me the secret')) {
+      if (results.length === 0)
+        return reply.toolUse(SEND_FILE_TOOL_NAME, { path: '/etc/hostname' });
+      const [result] = results;
+      return reply.text(`Refused: ${result?.isError} ${result?.text}`);
+    }
+    if (text.includes('write a long report')) return reply.text(longReport());
+    return reply.text(`echo: ${text}`);
+  };
+  await harness.startApp();
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+function chat() {
+  const chatId = nextChat++;
+  const replies = () =>
+    harness.api
+      .sentMessages(chatId)
+      .map((message) => message.text)
+      .filter((text) => !text.startsWith(DEFAULT_TEXTS.working));
+  return {
+    chatId,
+    say: (text: string) =>
+      harness.api.pushUpdate(textMessageUpdate({ chatId, text, from: ALLOWED_USER })),
+    replies,
+  };
+}
+
+function longReport(): string {
+  return Array.from(
+    { length: 60 },
+    (_, index) => `## Part ${index}\n\n${'All work and no play. '.repeat(20)}`,
+  ).join('\n\n');
+}
+
+async function stagedFiles(): Promise<string[]> {
+  const root = path.join(harness.dataDir, 'outgoing-files');
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else found.push(full);
+    }
+  };
+  await walk(root);
+  return found;
+}
+
+describe('the agent sends a file', () => {
+  it('writes a file and sends it: the answer, then the photo with its caption, once', async () => {
+    const c = chat();
+    c.say('please draw the chart');
+    await harness.api.waitFor(
+      () => harness.api.sentFiles(c.chatId).length > 0 && harness.app?.pool.busy === 0,
+      60_000,
+      'the chart',
+    );
+    expect(c.replies()).toEqual(['Here is the chart.']);
+    const files = harness.api.sentFiles(c.chatId);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatchObject({
+      method: 'sendPhoto',
+      filename: 'chart.png',
+      caption: 'Sales by month',
+    });
+    // The multipart body carried the file's bytes.
+    expect(files[0]?.data.toString('utf8')).toBe(CHART);
+    // The tool told the model the file goes out with the answer.
+    const toolResult = harness
+      .turnsAsking('draw the chart')
+      .flatMap((request) => toolResults(request))
+      .find((result) => result.text.includes('chart.png'));
+    expect(toolResult).toMatchObject({ isError: false });
+    expect(toolResult?.text).toMatch(/will be sent to the chat/);
+    // The status message said so while the turn ran.
+    const statusTexts = harness.api.calls
+      .filter((call) => Number(call.params.chat_id) === c.chatId)
+      .filter((call) => ['sendMessage', 'editMessageText'].includes(call.method))
+      .map((call) => String(call.params.text));
+    expect(statusTexts.some((text) => text.includes('Sending chart.png'))).toBe(true);
+    // Delivered and settled: the staged copy is gone.
+    expect(await stagedFiles()).toEqual([]);
+  });
+
+  it('refuses a path outside the workspace, with the reason given to the model', async () => {
+    const c = chat();
+    c.say('send me the secret');
+    await harness.api.waitFor(() => c.replies().length > 0, 60_000, 'the answer');
+    const [answer] = c.replies();
+    expect(answer).toMatch(/^Refused: true /);
+    expect(answer).toMatch(/outside the conversation's working directory/);
+    expect(harness.api.sentFiles(c.chatId)).toEqual([]);
+  });
+
+  it('sends an answer too long for chat as its first message and the whole of it as answer.md', async () => {
+    const c = chat();
+    c.say('write a long report');
+    await harness.api.waitFor(
+      () => harness.api.sentFiles(c.chatId).length > 0,
+      60_000,
+      'the answer file',
+    );
+    expect(c.replies()).toHaveLength(1);
+    expect(c.replies()[0]).toMatch(/^Part 0/);
+    const [file] = harness.api.sentFiles(c.chatId);
+    expect(file).toMatchObject({
+      method: 'sendDocument',
+      filename: 'answer.md',
+      caption: texts.answerAsFile(longReport().length),
+    });
+    expect(file?.data.toString('utf8')).toBe(longReport());
+  });
+});
