@@ -122,7 +122,7 @@ describe('queueing', () => {
     });
   });
 
-  it('feeds the worker with batch item failures reported, a conversation\'s waiting messages together', () => {
+  it('feeds the worker with batch item failures reported, a conversation’s waiting messages together', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: workerId() },
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('QueueingJobs'), 'Arn'] },
@@ -130,8 +130,6 @@ describe('queueing', () => {
       BatchSize: 10,
     });
   });
-
-
 
   it('refuses plain HTTP to every queue', () => {
     const policies = logicalIdsOf('AWS::SQS::QueuePolicy');
@@ -378,7 +376,7 @@ describe('IAM', () => {
     expect(dynamo?.Resource).toEqual({ 'Fn::GetAtt': [onlyId('AWS::DynamoDB::Table'), 'Arn'] });
   });
 
-  it('lets the worker send to the job queue (a continuation on its conversation\'s lane)', () => {
+  it('lets the worker send to the job queue (a continuation on its conversation’s lane)', () => {
     const role = referencedIds(resources[workerId()]?.Properties?.Role)[0];
     const sends = policies()
       .filter((policy) => policy.roles.includes(role as string))

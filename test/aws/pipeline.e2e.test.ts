@@ -423,7 +423,10 @@ describe('AWS pipeline', () => {
       },
       async resetConversation() {},
     };
-    const worker = createWorker(workerOptions({ runner, retryDelaySeconds: () => 30 }));
+    // Both conversations run in this invocation (none handed back), one after the other.
+    const worker = createWorker(
+      workerOptions({ runner, retryDelaySeconds: () => 30, handBackReceives: 0 }),
+    );
     try {
       await post(message(105, 'fail first'));
       await post(message(105, 'second, held back'));

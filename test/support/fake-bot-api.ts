@@ -96,6 +96,7 @@ interface FakeFile {
   data: Buffer;
   path: string;
   reportedSize: number | null;
+  chunked: boolean;
 }
 
 /** A message as it shows in its chat now. */
@@ -211,18 +212,20 @@ export class FakeBotApi {
   /**
    * A file a person sent, served by `getFile` and at `/file/bot<token>/<path>`
    * as Telegram's servers do. `reportedSize` overrides the `file_size`
-   * getFile answers (`null`: none, as Telegram sometimes does).
+   * getFile answers (`null`: none, as Telegram sometimes does); `chunked`
+   * sends the download without a content-length.
    */
   addFile(
     fileId: string,
     content: Buffer | string,
-    options: { filePath?: string; reportedSize?: number | null } = {},
+    options: { filePath?: string; reportedSize?: number | null; chunked?: boolean } = {},
   ): void {
     const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
     this.files.set(fileId, {
       data,
       path: options.filePath ?? `documents/${fileId}`,
       reportedSize: options.reportedSize === undefined ? data.length : options.reportedSize,
+      chunked: options.chunked ?? false,
     });
   }
 
@@ -689,7 +692,7 @@ export class FakeBotApi {
     for (const listener of [...this.listeners]) listener();
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
-      'content-length': String(file.data.length),
+      ...(file.chunked ? {} : { 'content-length': String(file.data.length) }),
     });
     res.end(file.data);
   }

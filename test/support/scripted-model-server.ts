@@ -457,10 +457,15 @@ function waitForClose(res: ServerResponse): Promise<void> {
 // tells us the client went away, e.g. a cancelled turn.
 function sleepUnlessClosed(ms: number, res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    res.once('close', () => {
+    const onClose = () => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    // Removed when the time is up: a slow stream sleeps many times on one response.
+    const timer = setTimeout(() => {
+      res.off('close', onClose);
+      resolve();
+    }, ms);
+    res.once('close', onClose);
   });
 }

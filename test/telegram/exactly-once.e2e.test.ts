@@ -29,7 +29,8 @@ afterAll(async () => {
 
 describe('exactly-once answers across crashes', () => {
   it('killed mid-turn, then again while the answer is in flight: the answer shows once, no status is left', async () => {
-    const chatId = 8101;
+    // A group: its turns show a status message (private chats see a draft instead).
+    const chatId = -8101;
     let phase: 'slow' | 'fast' = 'slow';
     harness.respond = (request) => {
       const text = lastUserText(request);
@@ -47,7 +48,7 @@ describe('exactly-once answers across crashes', () => {
     // Run 1: killed while the turn runs and its status message shows.
     const first = startServer(harness.env());
     harness.api.pushUpdate(
-      textMessageUpdate({ chatId, text: 'never say it twice', from: ALLOWED_USER }),
+      textMessageUpdate({ chatId, text: '@test_agent_bot never say it twice', from: ALLOWED_USER }),
     );
     await eventually(
       () => visible().some((text) => text.startsWith('Working on it')),
@@ -60,7 +61,7 @@ describe('exactly-once answers across crashes', () => {
     phase = 'fast';
     const held = harness.api.hold(
       'editMessageText',
-      (params) => Number(params.chat_id) === chatId && params.parse_mode === 'HTML',
+      (params) => Number(params.chat_id) === chatId && params.rich_message !== undefined,
     );
     const second = startServer(harness.env());
     const edit = await Promise.race([
@@ -69,7 +70,7 @@ describe('exactly-once answers across crashes', () => {
         throw new Error(`the second run exited (${code}): ${second.output.stderr}`);
       }),
     ]);
-    expect(String(edit.params.text)).toBe('the one answer');
+    expect(String(edit.params.rich_message.markdown)).toBe('the one answer');
     const turnsSoFar = harness.turnsAsking('twice').length;
     orphans.push(...(await crash(second)));
     held.release();
@@ -77,7 +78,9 @@ describe('exactly-once answers across crashes', () => {
     // Run 3: finishes the delivery; a later message shows the chat carries on.
     const third = startServer(harness.env());
     try {
-      harness.api.pushUpdate(textMessageUpdate({ chatId, text: 'and after', from: ALLOWED_USER }));
+      harness.api.pushUpdate(
+        textMessageUpdate({ chatId, text: '@test_agent_bot and after', from: ALLOWED_USER }),
+      );
       await harness.api.waitFor(
         () => visible().includes('echo: and after'),
         60_000,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
-import { parseTelegramHtml, textMessageUpdate } from '../support/fake-bot-api.js';
+import { textMessageUpdate } from '../support/fake-bot-api.js';
 import { lastUserText, reply, requestText, toolResults } from '../support/scripted-model-server.js';
 import { ALLOWED_USER, OTHER_ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
 
@@ -54,6 +54,21 @@ function privateChat(from = ALLOWED_USER) {
     replies,
     waitForReplies: (count: number, what = `${count} replies`) =>
       harness.api.waitFor(() => replies().length >= count, 30_000, what),
+  };
+}
+
+/** A group with an allowed user (each test its own); the bot answers what mentions it. */
+function groupChat(from = ALLOWED_USER) {
+  const chatId = -nextChat++;
+  const replies = () =>
+    harness.api
+      .sentMessages(chatId)
+      .map((message) => message.text)
+      .filter((text) => !text?.startsWith(DEFAULT_TEXTS.working));
+  return {
+    chatId,
+    say: (text: string) => harness.api.pushUpdate(textMessageUpdate({ chatId, text, from })),
+    replies,
   };
 }
 
@@ -127,9 +142,10 @@ describe('local server (long polling)', () => {
     expect(harness.model.messageRequests.length).toBe(modelCalls);
   });
 
-  it('shows what a slow turn is doing in a status message, deleted before the answer', async () => {
-    const chat = privateChat();
-    chat.say('please check my notes');
+  it('shows what a slow turn is doing in a status message in a group, deleted before the answer', async () => {
+    // Private chats see a draft of the answer instead (streamed-answers.e2e.test.ts).
+    const chat = groupChat();
+    chat.say('@test_agent_bot please check my notes');
     await harness.api.waitFor(
       () => chat.replies().includes('Your notes are empty.'),
       30_000,
@@ -154,9 +170,8 @@ describe('local server (long polling)', () => {
     const deleted = calls.findIndex(
       (call) => call.method === 'deleteMessage' && Number(call.params.message_id) === statusId,
     );
-    const answered = calls.findIndex(
-      (call) => call.method === 'sendMessage' && call.params.parse_mode === 'HTML',
-    );
+    // The answer's placeholder (a rich message, edited into the answer).
+    const answered = calls.findIndex((call) => call.method === 'sendRichMessage');
     expect(deleted).toBeGreaterThanOrEqual(0);
     expect(deleted).toBeLessThan(answered);
     expect(chat.replies()).toEqual(['Your notes are empty.']);
@@ -196,31 +211,27 @@ describe('local server (long polling)', () => {
     expect(chat.replies()[1]).toMatch(/^echo: .*still there\?$/s);
   });
 
-  it('splits a 10,000-character reply into at least three formatted messages within the limit', async () => {
+  // On a Bot API without rich messages the same reply is split into HTML
+  // messages within Telegram's limit: streamed-answers.e2e.test.ts.
+  it('sends a 10,000-character Markdown reply as one rich message, its Markdown as written', async () => {
     const chat = privateChat();
     chat.say('long answer please');
     await eventually(
-      () => harness.api.sentMessages(chat.chatId).length >= 3 && harness.app?.pool.busy === 0,
+      () => harness.api.sentMessages(chat.chatId).length >= 1 && harness.app?.pool.busy === 0,
       'the long reply',
     );
     const sent = harness.api.sentMessages(chat.chatId);
-    const calls = harness.api
-      .callsTo('sendMessage')
-      .filter((call) => Number(call.params.chat_id) === chat.chatId);
-    // Every part was accepted as HTML on the first try: no plain-text fallbacks.
-    expect(calls.every((call) => !call.error && call.params.parse_mode === 'HTML')).toBe(true);
-    for (const message of sent) {
-      expect(message.text.length).toBeLessThanOrEqual(4096);
-      expect(parseTelegramHtml(message.raw)).toBe(message.text);
-      expect(message.raw.split('<pre>').length).toBe(message.raw.split('</pre>').length);
-    }
-    expect(sent[0]?.raw).toContain('<b>Section 0</b>');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.parseMode).toBe('rich');
+    expect(sent[0]?.raw).toBe(longMarkdown());
+    expect(sent[0]?.text.replace(/\s+/g, ' ')).toContain(
+      'value_9 = compute(0, 9) # step 9'.replace(/\s+/g, ' '),
+    );
     expect(
-      sent
-        .map((message) => message.text)
-        .join('\n')
-        .replace(/\s+/g, ' '),
-    ).toContain('value_9 = compute(0, 9) # step 9'.replace(/\s+/g, ' '));
+      harness.api
+        .callsTo('sendMessage')
+        .some((call) => Number(call.params.chat_id) === chat.chatId),
+    ).toBe(false);
   });
 
   it('answers 20 messages sent at once, in order, none twice, and the transcript holds all 20', async () => {

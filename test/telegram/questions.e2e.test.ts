@@ -91,6 +91,9 @@ function privateChat(from = ALLOWED_USER) {
       >;
     },
     answers,
+    /** The chat's person presses a button of the bot's message. */
+    press: (messageId: number, label: string) =>
+      api().pressButton(chatId, messageId, label, { from }),
     waitForAnswer: () => api().waitFor(() => answers().length > 0, 30_000, 'the answer'),
     answered: (callbackId: string) =>
       api().waitFor(
@@ -117,7 +120,7 @@ describe('questions with buttons (local server)', () => {
 
     const blue = harness.api.keyboardOf(chat.chatId, question.messageId)[1]?.[0]
       ?.callback_data as string;
-    const press = harness.api.pressButton(chat.chatId, question.messageId, 'Blue');
+    const press = chat.press(question.messageId, 'Blue');
     await chat.waitForAnswer();
     expect(chat.answers()).toEqual([
       'tool said: Your questions have been answered: "Which colour should the logo be?"="Blue". You can now continue with these answers in mind.',
@@ -135,6 +138,7 @@ describe('questions with buttons (local server)', () => {
       chatId: chat.chatId,
       messageId: question.messageId,
       data: blue,
+      from: ALLOWED_USER,
     });
     await chat.answered(late);
     expect(harness.api.callbackAnswer(late)).toBe(texts.questions.pressStale);
@@ -166,7 +170,7 @@ describe('questions with buttons (local server)', () => {
     expect(chat.answers()).toEqual([]);
 
     // Still open: the person's own press counts.
-    harness.api.pressButton(chat.chatId, question.messageId, 'Red');
+    chat.press(question.messageId, 'Red');
     await chat.waitForAnswer();
     expect(chat.answers()[0]).toContain('"Which colour should the logo be?"="Red"');
   });
@@ -193,7 +197,7 @@ describe('questions with buttons (local server)', () => {
     expect(question.text).toContain(`mcp__dir__${HTTP_TOOL}`);
     expect(question.text).toContain('API_TOKEN=[redacted]');
     expect(question.text).not.toContain('hunter2hunter2');
-    harness.api.pressButton(chat.chatId, question.messageId, texts.questions.allowOnce);
+    chat.press(question.messageId, texts.questions.allowOnce);
     await chat.waitForAnswer();
     expect(chat.answers()[0]).toContain('HTTP-MCP-REPLY');
     expect(http.calls.length - callsBefore).toBe(1);
@@ -206,7 +210,7 @@ describe('questions with buttons (local server)', () => {
       'the second approval',
     );
     const second = harness.api.messageWithButtons(chat.chatId);
-    harness.api.pressButton(chat.chatId, second?.messageId ?? 0, texts.questions.deny);
+    chat.press(second?.messageId ?? 0, texts.questions.deny);
     await harness.api.waitFor(() => chat.answers().length >= 2, 30_000, 'the second answer');
     expect(chat.answers()[1]).toContain('ERROR');
     expect(chat.answers()[1]).toContain(texts.questions.denied(`mcp__dir__${HTTP_TOOL}`));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
 import { parseTelegramHtml, textMessageUpdate } from '../support/fake-bot-api.js';
 import { lastUserText, reply } from '../support/scripted-model-server.js';
-import { ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
+import { ALLOWED_USER, OTHER_ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
 
 // Streamed answers (drafts) and rich messages, end to end: the local server
 // in this process, grammY against the fake Bot API, real Claude Code turns
@@ -42,12 +42,19 @@ function respond(request: Parameters<TelegramHarness['respond']>[0]) {
 
 let nextChat = 7000;
 
-function chatWith(harness: TelegramHarness, chatId = nextChat++) {
+async function eventually(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function chatWith(harness: TelegramHarness, chatId = nextChat++, from = ALLOWED_USER) {
   const replies = () => harness.api.sentMessages(chatId).map((message) => message.text);
   return {
     chatId,
-    say: (text: string) =>
-      harness.api.pushUpdate(textMessageUpdate({ chatId, text, from: ALLOWED_USER })),
+    say: (text: string) => harness.api.pushUpdate(textMessageUpdate({ chatId, text, from })),
     replies,
     waitForReplies: (count: number, what = `${count} replies`) =>
       harness.api.waitFor(() => replies().length >= count, 30_000, what),
@@ -109,7 +116,8 @@ describe('streamed answers and rich messages', () => {
   });
 
   it('stops the turn when the person presses stop on the draft', async () => {
-    const chat = chatWith(harness);
+    // A private chat's id is its person's: the stop update names only the chat.
+    const chat = chatWith(harness, OTHER_ALLOWED_USER.id, OTHER_ALLOWED_USER);
     chat.say('tell me an endless story');
     await harness.api.waitFor(
       () => harness.api.drafts(chat.chatId).length > 0,
@@ -172,7 +180,7 @@ describe('streamed answers and rich messages', () => {
     const chat = chatWith(harness);
     chat.say('long answer please');
     await chat.waitForReplies(1);
-    await harness.api.waitFor(() => harness.app?.pool.busy === 0, 30_000, 'the worker');
+    await eventually(() => harness.app?.pool.busy === 0, 'the worker');
     const sent = harness.api.sentMessages(chat.chatId);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.raw).toBe(longMarkdown());
@@ -214,9 +222,8 @@ describe('on a Bot API without rich messages', () => {
   it('splits a 10,000-character answer into at least three formatted messages within the limit', async () => {
     const chat = chatWith(harness);
     chat.say('long answer please');
-    await harness.api.waitFor(
+    await eventually(
       () => harness.api.sentMessages(chat.chatId).length >= 3 && harness.app?.pool.busy === 0,
-      30_000,
       'the long reply',
     );
     const sent = harness.api.sentMessages(chat.chatId);

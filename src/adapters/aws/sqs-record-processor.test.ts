@@ -420,6 +420,25 @@ describe('SqsRecordProcessor', () => {
       expect((await outbox.get(second.id))?.parts).toEqual([]);
     });
 
+    it('hands other conversations of the batch back at once, until their receives say run here', async () => {
+      const mine = [
+        jobRecord('turn', testMessage({ chatId: 48, text: 'mine' })),
+        jobRecord('turn', testMessage({ chatId: 48, text: 'mine too' })),
+      ];
+      const fresh = jobRecord('turn', testMessage({ chatId: 49, text: 'fresh' }), 2);
+      const worn = jobRecord('turn', testMessage({ chatId: 50, text: 'handed back often' }), 3);
+      const help = jobRecord('control', testMessage({ chatId: 49, body: command('help') }));
+      const batch = [mine[0], fresh, mine[1], worn, help] as SQSRecord[];
+      const response = await processor({ handBackReceives: 2 }).process(batch);
+      expect(failures(response)).toEqual([fresh.messageId]);
+      expect(visibility.changes).toEqual([{ messageId: fresh.messageId, seconds: 0 }]);
+      // No attempt, no turn for the handed-back one; the worn one runs here, after the first.
+      expect(runner.prompts).toEqual(['mine\n\nmine too', 'handed back often']);
+      expect(channel.texts()).toEqual(
+        expect.arrayContaining([DEFAULT_TEXTS.help, 'echo: mine\n\nmine too']),
+      );
+    });
+
     it('combines only turn-lane records: control records stay one each', async () => {
       const records = [
         jobRecord('control', testMessage({ chatId: 47, body: command('help') })),

@@ -6,6 +6,13 @@
  * Per record (Powertools batch processing, FIFO-aware, so a failed record
  * fails the records after it in its group, and only those):
  *
+ * - combined -> a conversation's turn-lane records that waited together are
+ *   one unit (sqs-record-units.ts): its head runs one turn for all of them,
+ *   and each record then ends as its message did (all deleted once the answer
+ *   is recorded, or all back in the queue, the head after its backoff).
+ * - another conversation's -> with `handBackReceives`, the turn-lane groups
+ *   after the batch's first are handed back at once to run beside it.
+ *
  * - answered -> success; SQS deletes the message. The reply outbox entry is
  *   left to expire, so a message delivered again is never answered twice.
  * - retry (turn or delivery failed, attempts left) -> failed record, visible
@@ -77,6 +84,15 @@ export interface SqsRecordProcessorOptions {
   retryDelaySeconds?: ((attempt: number) => number) | undefined;
   /** Backoff when another invocation holds the conversation (default 60 s). */
   leaseBusyDelaySeconds?: number | undefined;
+  /**
+   * A batch may hold several conversations. Those after the first are handed
+   * back at once (visible again, no attempt used) to start in another
+   * invocation beside this one, as with a batch of one, while their receive
+   * count is at most this; past it they run here after the first, so a busy
+   * queue cannot hand a message on until its receives run out. Default 0:
+   * every conversation of the batch runs here, one after another.
+   */
+  handBackReceives?: number | undefined;
   /** Counts real attempts (default: SQS's receive count is the attempt). */
   attempts?: JobAttempts | undefined;
   /** The core's reply outbox: a redriven job's failure notice is dropped from it. */
@@ -108,6 +124,8 @@ export class SqsRecordProcessor {
   #plan = new Map<string, PlannedRecord>();
   /** What became of the records a unit's turn answered, for when their turn comes. */
   readonly #outcomes = new Map<string, Outcome>();
+  /** Records of other conversations, handed back to run in invocations of their own. */
+  #handBack = new Set<string>();
 
   constructor(options: SqsRecordProcessorOptions) {
     this.#options = options;
@@ -125,6 +143,7 @@ export class SqsRecordProcessor {
   async process(records: SQSRecord[], context?: Context): Promise<SQSBatchResponse> {
     const turnLane = records.filter((record) => !isControl(record));
     this.#plan = planUnits(turnLane);
+    this.#handBack = this.#othersToHandBack(turnLane);
     const [control, turn] = await Promise.all([
       this.#run(records.filter(isControl), context),
       this.#run(turnLane, context),
@@ -149,6 +168,13 @@ export class SqsRecordProcessor {
    * their messages got from it.
    */
   async processRecord(record: SQSRecord): Promise<void> {
+    if (this.#handBack.has(record.messageId)) {
+      this.#logger.info('another conversation in the batch; handed back to run beside it', {
+        messageId: record.messageId,
+        group: record.attributes.MessageGroupId,
+      });
+      return this.#fail(record, 0, 'handed back');
+    }
     const planned = this.#plan.get(record.messageId);
     if (planned?.role === 'follower') return this.#follow(record, planned.head);
     const records = planned?.unit.records ?? [record];
@@ -297,6 +323,22 @@ export class SqsRecordProcessor {
           }),
       ),
     );
+  }
+
+  /** The records of the turn lane's groups after the first that may be handed back. */
+  #othersToHandBack(records: SQSRecord[]): Set<string> {
+    const limit = this.#options.handBackReceives ?? 0;
+    const groups = new Map<string, SQSRecord[]>();
+    for (const record of records) {
+      const group = record.attributes.MessageGroupId ?? record.messageId;
+      groups.set(group, [...(groups.get(group) ?? []), record]);
+    }
+    const handBack = new Set<string>();
+    for (const members of [...groups.values()].slice(1)) {
+      if (receiveCount(members[0] as SQSRecord) > limit) continue;
+      for (const record of members) handBack.add(record.messageId);
+    }
+    return handBack;
   }
 
   /** A record a unit's head answered: deleted with it, or back to the queue. */

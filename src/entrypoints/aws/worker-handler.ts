@@ -21,7 +21,9 @@
  * or the person is told it stopped (DeadlineTurnRunner).
  *
  * Batches: a conversation's messages that waited while its last turn ran
- * arrive together, and one turn answers them (sqs-record-units.ts).
+ * arrive together, and one turn answers them (sqs-record-units.ts). Other
+ * conversations in the same batch are handed back to start beside it in
+ * invocations of their own (a container serves one conversation at a time).
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoTurnControl } from '../../adapters/aws/dynamo-turn-control.js';
@@ -57,6 +59,12 @@ export interface WorkerOptions extends WorkerContainerOptions {
   minTurnMs?: number;
   /** Backoff before a failed message is received again, by the attempt that failed (1-based). */
   retryDelaySeconds?: (attempt: number) => number;
+  /**
+   * Other conversations in a batch are handed back to run in invocations of
+   * their own while their receive count is at most this (default 3; see
+   * SqsRecordProcessorOptions.handBackReceives).
+   */
+  handBackReceives?: number;
   /** From this long before the deadline, a turn stops at its next clean point (default 60 s). */
   cleanPointMs?: number;
   /** How often a running turn looks for a `/stop` (default 1 s). */
@@ -73,6 +81,8 @@ export interface LambdaWorker {
 }
 
 const DEFAULT_MARGIN_MS = 30_000;
+/** Well inside the receives the queue allows beyond the attempts (maxAttempts + 10 by default). */
+const DEFAULT_HAND_BACK_RECEIVES = 3;
 
 export function createWorker(options: WorkerOptions = {}): LambdaWorker {
   const powertools = options.logger ? undefined : lambdaLogger('agent-worker');
@@ -137,6 +147,7 @@ export function createWorker(options: WorkerOptions = {}): LambdaWorker {
       endsAt,
       minTurnMs: options.minTurnMs,
       retryDelaySeconds: options.retryDelaySeconds,
+      handBackReceives: options.handBackReceives ?? DEFAULT_HAND_BACK_RECEIVES,
       logger,
     });
     try {
