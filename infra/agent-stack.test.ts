@@ -122,7 +122,7 @@ describe('queueing', () => {
     });
   });
 
-  it('feeds the worker with batch item failures reported, a conversation’s waiting messages together', () => {
+  it('feeds the worker with batch item failures reported, the waiting messages of a conversation together', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: workerId() },
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('QueueingJobs'), 'Arn'] },
@@ -376,7 +376,7 @@ describe('IAM', () => {
     expect(dynamo?.Resource).toEqual({ 'Fn::GetAtt': [onlyId('AWS::DynamoDB::Table'), 'Arn'] });
   });
 
-  it('lets the worker send to the job queue (a continuation on its conversation’s lane)', () => {
+  it('lets the worker send to the job queue (a continuation on the conversation lane)', () => {
     const role = referencedIds(resources[workerId()]?.Properties?.Role)[0];
     const sends = policies()
       .filter((policy) => policy.roles.includes(role as string))

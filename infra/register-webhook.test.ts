@@ -59,7 +59,12 @@ describe('register-webhook', () => {
       allowed_updates: [...ALLOWED_UPDATES],
       drop_pending_updates: false,
     });
-    expect(ALLOWED_UPDATES).toEqual(['message', 'edited_message', 'callback_query']);
+    expect(ALLOWED_UPDATES).toEqual([
+      'message',
+      'edited_message',
+      'callback_query',
+      'stopped_message_generation',
+    ]);
     expect(telegram.callsTo('setMyCommands')).toHaveLength(1);
     expect(lines[0]).toMatch(/^Webhook set:/);
   });

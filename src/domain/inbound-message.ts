@@ -176,7 +176,7 @@ function replyContext(message: InboundMessage): string | undefined {
         .split('\n')
         .map((line) => `> ${line}`)
         .join('\n')
-    : '> (a file, given below)';
+    : '> (a file)';
   return `[In reply to${who}:]\n${quoted}`;
 }
 

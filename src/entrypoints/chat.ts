@@ -7,9 +7,11 @@ import { config as loadDotenv } from 'dotenv';
 import { AgentConfigError } from '../config/agent-config.js';
 import { loadRuntimeSettings } from '../config/runtime-settings.js';
 import { SettingsError } from '../config/settings-error.js';
+import { discardStagedFiles } from '../core/pipeline/staged-files.js';
 import { TurnProgress } from '../core/pipeline/turn-progress.js';
 import type { ConversationRef } from '../domain/conversation.js';
 import { errorMessage } from '../domain/errors.js';
+import { stagedFilePart } from '../domain/outgoing-file.js';
 import { texts } from '../texts/en.js';
 import { composeLocalRuntime } from './compose-runtime.js';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -153,6 +155,11 @@ async function main(): Promise<number> {
           ? result.text
           : (result.errorMessage ?? texts.terminal.unfinished);
       process.stdout.write(interactive ? `${texts.terminal.agent}${answer}\n\n` : `${answer}\n`);
+      // A terminal has nowhere to upload to: the files stay in the working directory.
+      for (const file of result.files ?? []) {
+        process.stdout.write(`${texts.terminal.fileSent(file.name)}\n`);
+      }
+      await discardStagedFiles((result.files ?? []).map(stagedFilePart));
       prompt();
     }
   } finally {

@@ -28,7 +28,7 @@ const terminalHelp =
 export const en = {
   // Replies to the chat's commands.
   help: [
-    'Hi! I am an AI agent. Send me a message and I will work on it.',
+    'Hi! I am an AI agent. Send me a message (text, a photo, a file or a voice message) and I will work on it.',
     '',
     'Commands:',
     '/new – start a fresh conversation (I forget what we said; the files I keep for you stay)',
@@ -248,6 +248,8 @@ export const en = {
     newSession: 'Started a new session.',
     /** A turn that ended without an answer or a message of its own. */
     unfinished: 'The turn did not finish.',
+    /** A file the agent sent (send_file): in a terminal, only named. */
+    fileSent: (name: string): string => `(file: ${name}, in the working directory)`,
     you: 'you> ',
     agent: 'agent> ',
   },

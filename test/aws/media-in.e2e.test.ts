@@ -18,7 +18,7 @@ import { silentLogger } from '../../src/ports/logger.js';
 import type { SecretSource } from '../../src/ports/secret-source.js';
 import { writeAgentDir } from '../support/agent-fixture.js';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.js';
-import { FakeBotApi } from '../support/fake-bot-api.js';
+import { FakeBotApi, textMessageUpdate } from '../support/fake-bot-api.js';
 import { FakeTranscriptionServer } from '../support/fake-transcription-server.js';
 import { documentUpdate, photoUpdate, TINY_JPEG, voiceUpdate } from '../support/media-updates.js';
 import {
@@ -67,12 +67,28 @@ function respond(request: RecordedRequest) {
   const text = lastUserText(request);
   if (text.includes('read the notes')) {
     const results = toolResults(request);
-    if (results.length === 0) {
+    if (!endsWithToolResult(request)) {
       return reply.toolUse('Read', { file_path: path.join(cwdOf(request), 'inbox', 'notes.md') });
     }
     return reply.text(`Read: ${results.at(-1)?.text.includes('TANGERINE') ? 'TANGERINE' : '?'}`);
   }
   return reply.text(`echo: ${text.split('\n')[0]}`);
+}
+
+/** Whether a tool's result came back after the person's latest message (this turn's Read). */
+function endsWithToolResult(request: RecordedRequest): boolean {
+  const messages = request.body.messages ?? [];
+  let asked = -1;
+  messages.forEach((message, index) => {
+    if (JSON.stringify(message.content).includes('read the notes')) asked = index;
+  });
+  return messages
+    .slice(asked + 1)
+    .some(
+      (message) =>
+        Array.isArray(message.content) &&
+        message.content.some((block) => block.type === 'tool_result'),
+    );
 }
 
 /** The turn's working directory, as Claude Code states it in its system prompt. */
@@ -122,6 +138,9 @@ function post(update: Record<string, unknown>): ReturnType<IngressHandler> {
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEventV2);
 }
+
+const textUpdate = (chatId: number, text: string) =>
+  textMessageUpdate({ chatId, text, from: { id: chatId, first_name: 'Ada' } });
 
 const failures = (response: SQSBatchResponse | undefined) =>
   (response?.batchItemFailures ?? []).map((item) => item.itemIdentifier);
@@ -192,6 +211,22 @@ describe('files a person sends (AWS)', () => {
     expect(
       readdirSync(path.join(dataDir(), 'tmp')).filter((name) => name.startsWith('agent-media-')),
     ).toEqual([]);
+
+    // The file was saved with the workspace: a fresh container (empty /tmp) reads it again.
+    await worker.close();
+    await rm(dataDir(), { recursive: true, force: true });
+    worker = createWorker(workerOptions());
+    const again = { update_id: nextUpdateId++, ...textUpdate(chatId, 'read the notes again') };
+    await post(again);
+    const next = await sqs.deliver(worker.handle, lambdaContext());
+    expect(failures(next.response)).toEqual([]);
+    expect(answers(chatId)).toEqual(['Read: TANGERINE', 'Read: TANGERINE']);
+    const reread = model.messageRequests.filter((request) =>
+      lastUserText(request).includes('read the notes again'),
+    );
+    expect(toolResults(reread.at(-1) as RecordedRequest).at(-1)?.text).toContain(
+      'The code word is TANGERINE.',
+    );
   });
 
   it('transcribes a voice message with the key from Secrets Manager', async () => {

@@ -190,7 +190,7 @@ describe('AWS: files the agent sends', () => {
     const first = createWorker(workerOptions());
     try {
       await post(chatId, 'draw the chart again');
-      const { records, response } = await deliverNext(first.handle);
+      const { records, response } = await deliverNext(first.handle); console.log("DBG", JSON.stringify(records.map((r) => r.body)));
       expect(failures(response)).toEqual(records.map((record) => record.messageId));
     } finally {
       await first.close();

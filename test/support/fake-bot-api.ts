@@ -16,6 +16,14 @@ import { texts } from '../../src/texts/en.js';
  * chats' messages, so `editMessageText` and `deleteMessage` work on what was
  * sent and fail as Telegram's do (not found, not modified).
  *
+ * Uploads (sendDocument, sendPhoto) arrive as multipart bodies, parsed like
+ * Telegram does: each `attach://` parameter gets its file's name and bytes,
+ * and `sentFiles` lists what was uploaded.
+ *
+ * Files people send are served as Telegram's servers do: `addFile` puts one
+ * behind `getFile` and `/file/bot<token>/<file_path>`; `downloads` lists
+ * what was fetched.
+ *
  * `sentMessages` is the chat as a person sees it now: each message once, with
  * its latest text (an edited message counts once), answer placeholders not
  * yet written into left out; `visibleMessages` is everything still showing,

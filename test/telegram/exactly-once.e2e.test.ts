@@ -82,11 +82,12 @@ describe('exactly-once answers across crashes', () => {
         textMessageUpdate({ chatId, text: '@test_agent_bot and after', from: ALLOWED_USER }),
       );
       await harness.api.waitFor(
-        () => visible().includes('echo: and after'),
+        // In a group the model is told who spoke.
+        () => visible().includes('echo: Ada: and after'),
         60_000,
         'the next answer',
       );
-      expect(visible()).toEqual(['the one answer', 'echo: and after']);
+      expect(visible()).toEqual(['the one answer', 'echo: Ada: and after']);
       // The third run only finished delivering: no turn ran for it again.
       expect(harness.turnsAsking('twice')).toHaveLength(turnsSoFar);
       // The status message of run 1 was taken over by run 2, not a second one sent.

@@ -2,8 +2,11 @@ import type { ConversationRef } from '../../domain/conversation.js';
 import type { Channel, OutgoingPart, SendOptions } from '../../ports/channel.js';
 import { texts } from '../../texts/en.js';
 import { BotApiError, type BotApiLite } from './bot-api-lite.js';
-import { formatPlain, formatReply } from './format-reply.js';
-import { escapeHtml } from './telegram-html.js';
+import { splitTelegramHtml, TELEGRAM_MESSAGE_LIMIT } from './split-telegram-html.js';
+import { escapeHtml, htmlToPlainText } from './telegram-html.js';
+
+/** format-reply.ts's DEFAULT_PART_LIMIT: a margin under Telegram's limit. */
+const PART_LIMIT = TELEGRAM_MESSAGE_LIMIT - 96;
 
 /**
  * The Channel port on BotApiLite (plain `fetch`), for the ingress Lambda,
@@ -16,12 +19,20 @@ import { escapeHtml } from './telegram-html.js';
 export class LiteTelegramChannel implements Channel {
   constructor(private readonly api: Pick<BotApiLite, 'call'>) {}
 
+  /**
+   * Shown as typed: the ingress only sends answers it composes (plain), and
+   * leaving the Markdown renderer out keeps its bundle and cold start small.
+   */
   formatMarkdown(markdown: string): OutgoingPart[] {
-    return formatReply(markdown).map(({ html, text }) => ({ html, text }));
+    return this.formatPlain(markdown);
   }
 
+  /** As TelegramChannel's (format-reply.ts), without importing the Markdown renderer. */
   formatPlain(text: string): OutgoingPart[] {
-    return formatPlain(text).map(({ html, text: plain }) => ({ html, text: plain }));
+    return splitTelegramHtml(escapeHtml(text), PART_LIMIT).map((html) => ({
+      html,
+      text: htmlToPlainText(html),
+    }));
   }
 
   async send(

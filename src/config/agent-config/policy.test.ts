@@ -105,7 +105,7 @@ describe('policy.json', () => {
       'policy.tools.files: expected "off", "read-only" or "read-write"',
       'policy.tools.shell.enabled: expected true or false, got the string "yes"',
       'policy.tools.shell.allowedDomains[0]: expected a domain such as example.com or *.example.com (lowercase, no scheme, port or path)',
-      'policy.tools.web.serach: unknown field (allowed: fetch, search, allowedDomains)',
+      'policy.tools.web.serach: unknown field (allowed: fetch, search, allowedDomains, otherHosts)',
     ]);
   });
 

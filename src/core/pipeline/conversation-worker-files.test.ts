@@ -129,7 +129,8 @@ describe('ConversationWorker: files the agent sends', () => {
   });
 
   it('a long answer arrives as its first message and the whole of it as answer.md', async () => {
-    const long = Array.from({ length: 40 }, (_, index) => `Paragraph ${index}: ${'x'.repeat(500)}`)
+    // More than four messages even as rich messages (32,768 characters each).
+    const long = Array.from({ length: 300 }, (_, index) => `Paragraph ${index}: ${'x'.repeat(500)}`)
       .join('\n\n')
       .concat('\n\nThe end.');
     runner.next(() => ({ text: long }));

@@ -15,7 +15,9 @@ describe('HANDLER_ENV and the runtime settings the worker reads', () => {
       [HANDLER_ENV.modelNoticeSeconds]: '60',
       [HANDLER_ENV.modelMaxRetries]: '0',
       [HANDLER_ENV.turnTimeLimitMinutes]: '12',
+      [HANDLER_ENV.maxContinuations]: '2',
     });
+    expect(settings.maxContinuations).toBe(2);
     expect(settings.model).toBe('us.anthropic.claude-sonnet-4-5-20250929-v1:0');
     expect(settings.modelAccess).toEqual({
       provider: 'bedrock',

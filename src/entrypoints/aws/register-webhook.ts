@@ -21,7 +21,13 @@ import { AgentError } from '../../domain/errors.js';
  */
 
 /** The update types the bot handles (src/adapters/telegram/normalize-update.ts); Telegram sends no others. */
-export const ALLOWED_UPDATES = ['message', 'edited_message', 'callback_query'] as const;
+export const ALLOWED_UPDATES = [
+  'message',
+  'edited_message',
+  'callback_query',
+  // The stop button of an answer's draft (stopped-generation.ts).
+  'stopped_message_generation',
+] as const;
 
 const USAGE = `Usage: register-webhook --url <https url> [options]
        register-webhook --delete [options]
