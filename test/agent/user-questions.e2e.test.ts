@@ -284,3 +284,43 @@ describe('tools set to "ask"', () => {
     );
   });
 });
+
+describe('shell commands set to "ask"', () => {
+  let shell: AgentFixture;
+
+  beforeAll(async () => {
+    shell = await AgentFixture.create({
+      'system_prompt.md': 'You are TestBot.',
+      'policy.json': JSON.stringify({ tools: { shell: { enabled: true, commands: 'ask' } } }),
+    });
+  });
+
+  afterAll(async () => {
+    await shell?.close();
+  });
+
+  it('runs a command once approved; "Always" covers that command, not others', async () => {
+    const { conversation, channel, interaction, press } = setup();
+    const bash = (id: string, command: string) => reply.toolCalls([[id, 'Bash', { command }]]);
+    const results = () => toolResultsById(shell.model.messageRequests.at(-1));
+
+    shell.model.enqueue(bash('toolu_echo', 'echo ASKED-$((40 + 2))'), reply.text('Ran it.'));
+    const first = shell.newRuntime().runTurn({ conversation, prompt: 'echo', interaction });
+    expect(await press(1, texts.questions.allowAlways)).toBe('chosen');
+    expect((await first).outcome).toBe('success');
+    expect(channel.shown[0]?.question.text).toContain('echo ASKED-$((40 + 2))');
+    expect(results().get('toolu_echo')?.text).toContain('ASKED-42');
+
+    shell.model.enqueue(bash('toolu_again', 'echo ASKED-$((40 + 2))'), reply.text('Again.'));
+    await shell.newRuntime().runTurn({ conversation, prompt: 'again', interaction });
+    expect(channel.shown).toHaveLength(1);
+    expect(results().get('toolu_again')?.text).toContain('ASKED-42');
+
+    shell.model.enqueue(bash('toolu_other', 'echo OTHER'), reply.text('Refused.'));
+    const other = shell.newRuntime().runTurn({ conversation, prompt: 'other', interaction });
+    expect(await press(2, texts.questions.deny)).toBe('chosen');
+    expect((await other).outcome).toBe('success');
+    expect(results().get('toolu_other')).toMatchObject({ isError: true });
+    expect(results().get('toolu_other')?.text).not.toContain('OTHER\n');
+  });
+});

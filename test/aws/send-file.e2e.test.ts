@@ -115,10 +115,17 @@ function post(chatId: number, text: string): ReturnType<IngressHandler> {
 const failures = (response: SQSBatchResponse | undefined) =>
   (response?.batchItemFailures ?? []).map((item) => item.itemIdentifier);
 
-async function deliverNext(handle: LambdaWorker['handle']) {
+/**
+ * Delivers the next queue message. Hidden for `visibilitySeconds`: long
+ * enough for a turn that succeeds (its delete must come first), a second
+ * for one meant to come back.
+ */
+async function deliverNext(handle: LambdaWorker['handle'], visibilitySeconds = 60) {
   const until = Date.now() + 20_000;
   for (;;) {
-    const delivery = await sqs.deliver(handle, lambdaContext(), { visibilityTimeoutSeconds: 1 });
+    const delivery = await sqs.deliver(handle, lambdaContext(), {
+      visibilityTimeoutSeconds: visibilitySeconds,
+    });
     if (delivery.records.length > 0) return delivery;
     if (Date.now() > until) throw new Error('timed out waiting for a queue message');
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -190,7 +197,7 @@ describe('AWS: files the agent sends', () => {
     const first = createWorker(workerOptions());
     try {
       await post(chatId, 'draw the chart again');
-      const { records, response } = await deliverNext(first.handle); console.log("DBG", JSON.stringify(records.map((r) => r.body)));
+      const { records, response } = await deliverNext(first.handle, 1);
       expect(failures(response)).toEqual(records.map((record) => record.messageId));
     } finally {
       await first.close();

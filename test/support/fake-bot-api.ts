@@ -27,7 +27,12 @@ import { texts } from '../../src/texts/en.js';
  * `sentMessages` is the chat as a person sees it now: each message once, with
  * its latest text (an edited message counts once), answer placeholders not
  * yet written into left out; `visibleMessages` is everything still showing,
- * placeholders and status messages included. `hold` keeps the response to a
+ * placeholders and status messages included. Rich messages (sendRichMessage,
+ * editMessageText with `rich_message`) count as messages, their text shown
+ * as the bot's own HTML rendering would show it; drafts are recorded
+ * (`drafts`), never shown in the chat. `setRichMessages(false)` plays an
+ * older Bot API server (404 to the rich methods), `floodNext` flood control,
+ * and `pushDraftStop` the stop button of a draft. `hold` keeps the response to a
  * matching call (which has taken effect) until released, so a test can kill
  * the bot while the call is in flight.
  */
