@@ -1,5 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InMemoryQuestionStore } from '../../src/adapters/memory/in-memory-question-store.js';
+import { loadAgentConfig } from '../../src/config/agent-config.js';
 import { TurnQuestions } from '../../src/core/pipeline/turn-questions.js';
 import { type ConversationRef, conversationId } from '../../src/domain/conversation.js';
 import type { ButtonAction } from '../../src/domain/person-questions.js';
@@ -285,14 +288,18 @@ describe('tools set to "ask"', () => {
   });
 });
 
-describe('shell commands set to "ask"', () => {
+// Needs bubblewrap and socat, as every sandboxed-shell test (see secrets.e2e.test.ts).
+describe.runIf(inject('shellSandbox'))('shell commands set to "ask"', () => {
   let shell: AgentFixture;
 
   beforeAll(async () => {
-    shell = await AgentFixture.create({
-      'system_prompt.md': 'You are TestBot.',
-      'policy.json': JSON.stringify({ tools: { shell: { enabled: true, commands: 'ask' } } }),
-    });
+    shell = await AgentFixture.create({ 'system_prompt.md': 'You are TestBot.' });
+    await writeFile(
+      path.join(shell.config.dir, 'policy.json'),
+      JSON.stringify({ tools: { shell: { enabled: true, commands: 'ask' } } }),
+    );
+    // Loaded with the real PATH, where the sandbox's programs are found.
+    shell.config = await loadAgentConfig(shell.config.dir, { PATH: process.env.PATH });
   });
 
   afterAll(async () => {

@@ -78,6 +78,8 @@ function respond(request: RecordedRequest) {
   if (text.includes('remember the word')) return reply.text('Noted: PAPAYA.');
   if (text.includes('Which word')) return reply.text('The word was PAPAYA.');
   if (text.includes('slow task')) return reply.text('far too late', { delayMs: 30_000 });
+  if (text.includes('endless story'))
+    return reply.text('Once upon a time '.repeat(40), { stream: { deltas: 40, delayMs: 500 } });
   return reply.text(`echo: ${text}`);
 }
 
@@ -149,7 +151,7 @@ beforeAll(async () => {
       JOB_QUEUE_URL: sqs.queueUrl,
       TELEGRAM_BOT_TOKEN_SECRET_ARN: ARN.token,
       TELEGRAM_WEBHOOK_SECRET_ARN: ARN.webhook,
-      TELEGRAM_ALLOWED_USER_IDS: '101,102,103,104,105,106',
+      TELEGRAM_ALLOWED_USER_IDS: '101,102,103,104,105,106,110',
       TELEGRAM_API_ROOT: api.apiRoot,
       TENANT: 'e2e',
     },
@@ -345,6 +347,36 @@ describe('AWS pipeline', () => {
     }
     expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEFAULT_TEXTS.stopped]);
     // The stop went straight to the turn: nothing was queued for it.
+    expect(await sqs.receiveRecords()).toEqual([]);
+  });
+
+  it('previews the answer as a draft, whose stop button stops the turn through the ingress', async () => {
+    const chatId = 110;
+    const conversation = 'e2e:telegram:110:-';
+    const worker = createWorker(workerOptions({ stopPollIntervalMs: 100 }));
+    const turns = new DynamoTurnControl({ client: aws.dynamo, tableName: aws.tableName });
+    try {
+      await post(message(chatId, 'tell me an endless story'));
+      const delivery = sqs.deliver(worker.handle, lambdaContext());
+      await waitUntil(async () => api.drafts(chatId).length > 0);
+      expect(await turns.runningSince(conversation)).not.toBeNull();
+      const [draft] = api.drafts(chatId);
+      expect(draft?.canStop).toBe(true);
+      const stop = {
+        update_id: nextUpdateId++,
+        stopped_message_generation: {
+          chat: { id: chatId, type: 'private', first_name: 'Ada' },
+          draft_id: draft?.draftId,
+        },
+      };
+      expect((await post(stop)).statusCode).toBe(200);
+      const { response } = await delivery;
+      expect(failures(response)).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEFAULT_TEXTS.stopped]);
+    // Like /stop: straight to the running turn, nothing queued.
     expect(await sqs.receiveRecords()).toEqual([]);
   });
 

@@ -20,6 +20,7 @@ import {
   lastUserText,
   type RecordedRequest,
   reply,
+  requestText,
   ScriptedModelServer,
   type ScriptedReply,
   toolResults,
@@ -249,5 +250,23 @@ describe('questions across the ingress and worker Lambdas', () => {
     const shown = api.sentMessages(chatId).map((message) => message.text);
     expect(shown.some((text) => text.includes('(No answer.)'))).toBe(true);
     expect(api.messageWithButtons(chatId)).toBeUndefined();
+
+    // The agent was told why (the session kept it): what a later run of the conversation sees.
+    const later = createWorker(workerOptions());
+    try {
+      await say(chatId, 'And now?');
+      for (let run = 0; run < 3; run++) {
+        const { records } = await sqs.deliver(later.handle, lambdaContext());
+        if (records.length === 0) break;
+      }
+    } finally {
+      await later.close();
+    }
+    const seen = model.messageRequests.filter((request) =>
+      requestText(request).includes('Please pick a colour'),
+    );
+    expect(
+      seen.some((request) => requestText(request).includes(texts.questions.noAnswerDeadline)),
+    ).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import { assistantToolUse } from '../../../test/support/sdk-messages.js';
 import { InMemoryTurnControl } from '../../adapters/memory/in-memory-turn-control.js';
 import { conversationId } from '../../domain/conversation.js';
 import type { InboundMessage } from '../../domain/inbound-message.js';
+import { STOP_FROM_DRAFT } from './answer-draft.js';
 import {
   ConversationWorker,
   type ConversationWorkerOptions,
@@ -101,6 +102,11 @@ describe('ConversationWorker', () => {
     expect(channel.texts()).toEqual([DEFAULT_TEXTS.stopped]);
 
     await control(testMessage({ body: command('stop') }));
+    expect(channel.texts().join('')).toBe(DEFAULT_TEXTS.stopped + DEFAULT_TEXTS.nothingToStop);
+    // The stop button of a draft pressed as the answer went out: silence, not "nothing to stop".
+    await control(
+      testMessage({ body: { kind: 'command', command: 'stop', args: STOP_FROM_DRAFT } }),
+    );
     expect(channel.texts().join('')).toBe(DEFAULT_TEXTS.stopped + DEFAULT_TEXTS.nothingToStop);
   });
 
