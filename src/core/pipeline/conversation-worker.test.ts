@@ -7,6 +7,7 @@ import { assistantToolUse } from '../../../test/support/sdk-messages.js';
 import { InMemoryTurnControl } from '../../adapters/memory/in-memory-turn-control.js';
 import { conversationId } from '../../domain/conversation.js';
 import type { InboundMessage } from '../../domain/inbound-message.js';
+import type { Channel, DraftOutcome } from '../../ports/channel.js';
 import { STOP_FROM_DRAFT } from './answer-draft.js';
 import {
   ConversationWorker,
@@ -344,6 +345,32 @@ describe('ConversationWorker', () => {
       expect(await result).toMatchObject({ type: 'settled', completed: ['slow'] });
       expect(channel.statusCalls).toEqual([]);
       expect(channel.texts()).toEqual(['the answer']);
+    });
+
+    it('gives way to a draft of the answer in a private chat, and stands in where drafts are unavailable', async () => {
+      const drafts: string[] = [];
+      let outcome: DraftOutcome = 'shown';
+      const sendDraft: Channel['sendDraft'] = async (_conversation, _draftId, content) => {
+        drafts.push(content.plain);
+        return outcome;
+      };
+      Object.assign(channel, { sendDraft });
+      const first = await slowTurn('drafted');
+      first.step('Read', { file_path: 'a.txt' });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(drafts).toEqual(['• Reading a.txt']);
+      expect(channel.statusCalls).toEqual([]);
+      first.gate.release();
+      expect(await first.result).toMatchObject({ type: 'settled', completed: ['drafted'] });
+
+      outcome = 'unavailable';
+      const second = await slowTurn('no drafts');
+      second.step('Read', { file_path: 'b.txt' });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(actions()).toEqual(['send']);
+      second.gate.release();
+      await second.result;
+      expect(actions()).toEqual(['send', 'delete']);
     });
 
     it('is removed when the turn is stopped, and not shown when progress is off', async () => {
