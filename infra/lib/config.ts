@@ -87,6 +87,19 @@ const workerSchema = z
     modelMaxRetries: z.number().int().min(0).max(10, 'expected 0 to 10').optional(),
     turnTimeLimitMinutes: positiveInt(1, 15).optional(),
     /**
+     * Continuations a task cut at the worker's deadline may take, each a new
+     * invocation (MAX_CONTINUATIONS; src/core/pipeline/continuation.ts); 0
+     * ends a task at its first deadline. Unset: 3, an hour in all.
+     */
+    maxContinuations: z.number().int().min(0).max(20, 'expected 0 to 20').optional(),
+    /**
+     * Minutes a question to the person (AskUserQuestion, an approval) waits
+     * (QUESTION_TIMEOUT_MINUTES). A wait also ends shortly before the
+     * invocation's deadline, so no more than the worker timeout is useful.
+     * Unset: 10.
+     */
+    questionTimeoutMinutes: positiveInt(1, 15).optional(),
+    /**
      * What the workspace store keeps of one conversation's files in S3
      * (WORKSPACE_MAX_FILES, WORKSPACE_MAX_MB); a turn's files beyond them are
      * not kept and the person is told. Unset: 5000 files, 256 MiB. Keep the
@@ -373,6 +386,8 @@ export const ENV_OVERRIDES: Record<string, { path: readonly string[]; kind: EnvK
   INFRA_MODEL_NOTICE_SECONDS: { path: ['worker', 'modelNoticeSeconds'], kind: 'int' },
   INFRA_MODEL_MAX_RETRIES: { path: ['worker', 'modelMaxRetries'], kind: 'int' },
   INFRA_TURN_TIME_LIMIT_MINUTES: { path: ['worker', 'turnTimeLimitMinutes'], kind: 'int' },
+  INFRA_MAX_CONTINUATIONS: { path: ['worker', 'maxContinuations'], kind: 'int' },
+  INFRA_QUESTION_TIMEOUT_MINUTES: { path: ['worker', 'questionTimeoutMinutes'], kind: 'int' },
   INFRA_WORKER_IMAGE_REPOSITORY: { path: ['worker', 'image', 'repositoryName'], kind: 'string' },
   INFRA_WORKER_IMAGE_TAG: { path: ['worker', 'image', 'tagOrDigest'], kind: 'string' },
   INFRA_MAX_DOWNLOAD_MB: { path: ['media', 'maxDownloadMb'], kind: 'int' },

@@ -198,7 +198,13 @@ export class Functions extends Construct {
     // The same value the Bedrock grant below is made from.
     if (config.model.smallFastId)
       modelEnvironment[HANDLER_ENV.smallFastModel] = config.model.smallFastId;
-    const { modelNoticeSeconds, modelMaxRetries, turnTimeLimitMinutes } = config.worker;
+    const {
+      modelNoticeSeconds,
+      modelMaxRetries,
+      turnTimeLimitMinutes,
+      maxContinuations,
+      questionTimeoutMinutes,
+    } = config.worker;
     const failureEnvironment: Record<string, string> = {
       ...(modelNoticeSeconds === undefined
         ? {}
@@ -209,6 +215,13 @@ export class Functions extends Construct {
       ...(turnTimeLimitMinutes === undefined
         ? {}
         : { [HANDLER_ENV.turnTimeLimitMinutes]: String(turnTimeLimitMinutes) }),
+      ...(maxContinuations === undefined
+        ? {}
+        : { [HANDLER_ENV.maxContinuations]: String(maxContinuations) }),
+      // Only the worker waits for answers; the ingress checks a press against the stored question.
+      ...(questionTimeoutMinutes === undefined
+        ? {}
+        : { [HANDLER_ENV.questionTimeoutMinutes]: String(questionTimeoutMinutes) }),
     };
 
     // The conversations' files go to the same bucket, under workspaces/ (S3WorkspaceStore).

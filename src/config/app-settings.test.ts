@@ -141,6 +141,17 @@ describe('loadAppSettings', () => {
     );
   });
 
+  it('reads how long a question waits, and refuses a bad value with the rest at start-up', () => {
+    expect(loadAppSettings(valid, '/srv').questions).toEqual({ timeoutMs: 10 * 60_000 });
+    expect(loadAppSettings({ ...valid, QUESTION_TIMEOUT_MINUTES: '3' }, '/srv').questions).toEqual({
+      timeoutMs: 3 * 60_000,
+    });
+    expect(issuesOf({ ...valid, QUESTION_TIMEOUT_MINUTES: '0', WORKER_CONCURRENCY: '0' })).toEqual({
+      QUESTION_TIMEOUT_MINUTES: expect.any(String),
+      WORKER_CONCURRENCY: expect.any(String),
+    });
+  });
+
   it('says so in the message, variable by variable', () => {
     expect(() => loadAppSettings({}, '/srv')).toThrow(/TELEGRAM_BOT_TOKEN: required.*\n.*/);
   });

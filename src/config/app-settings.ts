@@ -15,6 +15,7 @@ import {
   mediaVariables,
   transcriptionKeyVariable,
 } from './media-settings.js';
+import { loadQuestionSettings } from './question-settings.js';
 import { loadRuntimeSettings, type RuntimeSettings } from './runtime-settings.js';
 import { type SettingIssue, SettingsError } from './settings-error.js';
 
@@ -36,6 +37,8 @@ export interface AppSettings {
   healthPort: number | undefined;
   /** Files people send: download cap, speech to text (media-settings.ts). */
   media: MediaConfig;
+  /** Questions to the person: how long one waits (QUESTION_TIMEOUT_MINUTES; question-settings.ts). */
+  questions: { timeoutMs: number };
 }
 
 const schema = z.object({
@@ -88,6 +91,13 @@ export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
     if (!SettingsError.isInstance(error)) throw error;
     issues.push(...error.issues);
   }
+  let questions: AppSettings['questions'] | undefined;
+  try {
+    questions = loadQuestionSettings(env);
+  } catch (error) {
+    if (!SettingsError.isInstance(error)) throw error;
+    issues.push(...error.issues);
+  }
 
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
@@ -118,7 +128,7 @@ export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
           },
     );
   }
-  if (issues.length > 0 || !runtime) throw new SettingsError(issues);
+  if (issues.length > 0 || !runtime || !questions) throw new SettingsError(issues);
 
   return {
     runtime,
@@ -144,5 +154,6 @@ export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
     logLevel: values.LOG_LEVEL ?? 'info',
     healthPort: values.HEALTH_PORT,
     media: mediaConfigFrom(values, values.TRANSCRIPTION_API_KEY),
+    questions,
   };
 }

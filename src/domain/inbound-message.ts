@@ -97,13 +97,17 @@ export const inboundMessageSchema = z.object({
    * as a text message whose text is the instruction to continue (see
    * src/core/pipeline/continuation.ts). `of`: the id of the message that
    * started the task; `n`: which continuation this is (1-based);
-   * `startedAt`: when the task's first run began (epoch ms).
+   * `startedAt`: when the task's first run began (epoch ms); `sessionId`:
+   * the session it continues, so a continuation that a `/new` or expiry
+   * overtook is dropped rather than run in a fresh session
+   * (stale-continuations.ts).
    */
   continuation: z
     .object({
       of: z.string().min(1),
       n: z.number().int().positive(),
       startedAt: z.number().int().nonnegative(),
+      sessionId: z.string().min(1).max(256).optional(),
     })
     .optional(),
 });

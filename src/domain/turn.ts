@@ -68,6 +68,12 @@ export interface TurnResult {
    * (the one notice that it is still working).
    */
   continued?: boolean | undefined;
+  /**
+   * Sentences for the person below whatever the turn ends with (the answer,
+   * "Stopped.", a limit's notice), e.g. the workspace's files not kept: the
+   * worker appends them for every outcome, as it does its own (media).
+   */
+  notices?: string[] | undefined;
 }
 
 /**

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { InMemoryQuestionStore } from '../adapters/memory/in-memory-question-store.js';
+import { InMemoryAlbumGate } from '../adapters/memory/in-memory-album-gate.js';
 import { InMemoryTurnControl } from '../adapters/memory/in-memory-turn-control.js';
 import { SqliteJobQueue } from '../adapters/sqlite/sqlite-job-queue.js';
+import { SqliteQuestionStore } from '../adapters/sqlite/sqlite-question-store.js';
 import { SqliteReplyOutbox } from '../adapters/sqlite/sqlite-reply-outbox.js';
 import { TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { TelegramChannel } from '../adapters/telegram/telegram-channel.js';
@@ -58,11 +59,15 @@ export async function startLocalApp(
   const local = await composeLocalRuntime(settings.runtime, env, logger);
   const queue = new SqliteJobQueue(local.database, { logger });
   const outbox = new SqliteReplyOutbox(local.database);
+  // Questions to the person: the bot records presses and typed answers, the
+  // waiting turn sees them; in the database, so a restart forgets neither an
+  // open question nor an "always" approval.
+  const questions = new SqliteQuestionStore(local.database);
   // Housekeeping, now and hourly: forget old dedupe ids and dead letters, and
   // remove transcripts of conversations idle past their expiry.
   const housekeeping = async () => {
     try {
-      const pruned = queue.prune();
+      const pruned = queue.prune() + questions.prune();
       if (pruned > 0) logger.info('pruned old queue records', { rows: pruned });
       await local.sweepExpired();
     } catch (error) {
@@ -74,8 +79,6 @@ export async function startLocalApp(
   pruneTimer.unref();
 
   const turns = new InMemoryTurnControl();
-  // Questions to the person: the bot records presses and typed answers, the waiting turn sees them.
-  const questions = new InMemoryQuestionStore();
   const questionSettings = loadQuestionSettings(env);
   let pool: WorkerPool | undefined;
   const ingress = new Ingress({
@@ -92,6 +95,8 @@ export async function startLocalApp(
     logger,
     onFatal: options.onFatal,
     questions,
+    // One process takes every update, so memory is where albums are remembered.
+    albums: new InMemoryAlbumGate(),
   });
 
   let webhookPort: number | undefined;

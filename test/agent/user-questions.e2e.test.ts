@@ -10,6 +10,7 @@ import type { Channel, QuestionChannel, QuestionMessage } from '../../src/ports/
 import { texts } from '../../src/texts/en.js';
 import { AgentFixture } from '../support/agent-fixture.js';
 import { HTTP_MARKER, HTTP_TOOL, HttpTestMcpServer } from '../support/mcp/mcp-test-servers.js';
+import { askingAgentFiles, choiceQuestion } from '../support/question-fixtures.js';
 import { reply, toolResultsById } from '../support/scripted-model-server.js';
 
 // The agent's AskUserQuestion and tools set to `ask`, on the real Claude Code
@@ -17,15 +18,10 @@ import { reply, toolResultsById } from '../support/scripted-model-server.js';
 // answers through the question store as the ingress would, and the model
 // receives the answer as the tool's result.
 
-const COLOUR_QUESTION = {
-  question: 'Which colour should the logo be?',
-  header: 'Colour',
-  multiSelect: false,
-  options: [
-    { label: 'Red', description: 'Warm and loud' },
-    { label: 'Blue', description: 'Calm' },
-  ],
-};
+const COLOUR_QUESTION = choiceQuestion('Which colour should the logo be?', 'Colour', {
+  Red: 'Warm and loud',
+  Blue: 'Calm',
+});
 
 /** A channel that only shows questions, recording what the person sees. */
 class QuestionRecorder implements QuestionChannel {
@@ -93,8 +89,7 @@ beforeAll(async () => {
   http = await new HttpTestMcpServer().start();
   fixture = await AgentFixture.create({
     'system_prompt.md': 'You are TestBot.',
-    'mcp.json': JSON.stringify({ mcpServers: { dir: { type: 'http', url: http.url } } }),
-    'policy.json': JSON.stringify({ tools: { mcp: { [`mcp__dir__${HTTP_TOOL}`]: 'ask' } } }),
+    ...askingAgentFiles(http.url),
   });
 });
 
@@ -145,16 +140,12 @@ describe('AskUserQuestion', () => {
           'AskUserQuestion',
           {
             questions: [
-              {
-                question: 'Which toppings?',
-                header: 'Toppings',
-                multiSelect: true,
-                options: [
-                  { label: 'Cheese', description: '' },
-                  { label: 'Olives', description: '' },
-                  { label: 'Basil', description: '' },
-                ],
-              },
+              choiceQuestion(
+                'Which toppings?',
+                'Toppings',
+                { Cheese: '', Olives: '', Basil: '' },
+                { multiSelect: true },
+              ),
             ],
           },
         ],

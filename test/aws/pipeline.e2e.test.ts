@@ -1,6 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readdir } from 'node:fs/promises';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -8,39 +6,32 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoConversationIndex } from '../../src/adapters/aws/dynamo-conversation-index.js';
 import { DynamoConversationLease } from '../../src/adapters/aws/dynamo-conversation-lease.js';
 import { DynamoTurnControl } from '../../src/adapters/aws/dynamo-turn-control.js';
 import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
+import type { TurnResult } from '../../src/domain/turn.js';
 import {
   createDeadLetterHandler,
   type DeadLetterHandler,
 } from '../../src/entrypoints/aws/dead-letter-handler.js';
-import {
-  createIngressHandler,
-  type IngressHandler,
-  SECRET_HEADER,
-} from '../../src/entrypoints/aws/ingress-handler.js';
-import {
-  createWorker,
-  type LambdaWorker,
-  type WorkerOptions,
-} from '../../src/entrypoints/aws/worker-handler.js';
+import type { IngressHandler } from '../../src/entrypoints/aws/ingress-handler.js';
 import { silentLogger } from '../../src/ports/logger.js';
-import type { SecretSource } from '../../src/ports/secret-source.js';
 import type { TurnRunner } from '../../src/ports/turn-runner.js';
 import { texts } from '../../src/texts/en.js';
-import { writeAgentDir } from '../support/agent-fixture.js';
-import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.js';
-import { FakeBotApi, textMessageUpdate } from '../support/fake-bot-api.js';
+import {
+  type AwsPipeline,
+  failures,
+  secretArn,
+  startAwsPipeline,
+  waitUntil,
+} from '../support/aws-pipeline.js';
 import {
   lastUserText,
   type RecordedRequest,
   reply,
   requestText,
-  ScriptedModelServer,
 } from '../support/scripted-model-server.js';
 import { lambdaContext, type SqsEmulator, startSqsEmulator } from '../support/sqs-emulator.js';
 
@@ -49,29 +40,9 @@ import { lambdaContext, type SqsEmulator, startSqsEmulator } from '../support/sq
 // received -> the real agent (Claude Code) against a scripted model ->
 // Telegram (fake Bot API); storage in emulated DynamoDB and S3.
 
-const WEBHOOK_SECRET = 'pipeline-webhook-secret-0123456789';
-const ARN = {
-  token: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bot-token',
-  webhook: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook',
-  anthropic: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:anthropic',
-};
 const MAX_ATTEMPTS = 2;
 
-let aws: AwsEmulators;
-let sqs: SqsEmulator;
-let api: FakeBotApi;
-let root = '';
-let agentDir = '';
-let ingress: IngressHandler;
-const model = new ScriptedModelServer({ fallback: respond });
-const secrets: SecretSource = {
-  async get(arn) {
-    if (arn === ARN.token) return api.token;
-    if (arn === ARN.webhook) return WEBHOOK_SECRET;
-    if (arn === ARN.anthropic) return 'sk-test-upstream-key';
-    throw new Error(`no secret ${arn}`);
-  },
-};
+let pipeline: AwsPipeline;
 
 function respond(request: RecordedRequest) {
   const text = lastUserText(request);
@@ -83,114 +54,23 @@ function respond(request: RecordedRequest) {
   return reply.text(`echo: ${text}`);
 }
 
-/** DATA_DIR of the emulated Lambda: the same path in every container, as /tmp/agent-data is. */
-const dataDir = () => path.join(root, 'lambda-tmp', 'agent-data');
-
-function workerOptions(overrides: Partial<WorkerOptions> = {}): WorkerOptions {
-  return {
-    env: {
-      TABLE_NAME: aws.tableName,
-      TRANSCRIPT_BUCKET: aws.bucket,
-      TELEGRAM_BOT_TOKEN_SECRET_ARN: ARN.token,
-      ANTHROPIC_API_KEY_SECRET_ARN: ARN.anthropic,
-      ANTHROPIC_BASE_URL: model.url,
-      JOB_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
-      JOB_QUEUE_URL: sqs.queueUrl,
-      TELEGRAM_API_ROOT: api.apiRoot,
-      SESSION_TTL_DAYS: '25',
-      DATA_DIR: dataDir(),
-      AGENT_DIR: agentDir,
-    },
-    secrets,
-    dynamo: aws.dynamo,
-    s3: aws.s3,
-    sqs: sqs.client,
-    logger: silentLogger,
-    ...overrides,
-  };
-}
-
-function post(
-  update: Record<string, unknown>,
-  to: IngressHandler = ingress,
-): ReturnType<IngressHandler> {
-  return to({
-    version: '2.0',
-    routeKey: 'POST /telegram/webhook',
-    rawPath: '/telegram/webhook',
-    headers: { 'content-type': 'application/json', [SECRET_HEADER]: WEBHOOK_SECRET },
-    requestContext: { http: { method: 'POST', sourceIp: '149.154.167.197' } },
-    body: JSON.stringify(update),
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2);
-}
-
-let nextUpdateId = 1000;
-function message(chatId: number, text: string): Record<string, unknown> {
-  return {
-    update_id: nextUpdateId++,
-    ...textMessageUpdate({ chatId, text, from: { id: chatId, first_name: 'Ada' } }),
-  };
-}
-
-const failures = (response: SQSBatchResponse | undefined) =>
-  (response?.batchItemFailures ?? []).map((item) => item.itemIdentifier);
-
 beforeAll(async () => {
-  [aws, sqs, api] = await Promise.all([
-    startAwsEmulators(),
-    startSqsEmulator({ maxReceiveCount: MAX_ATTEMPTS }),
-    FakeBotApi.start(),
-    model.start(),
-  ]);
-  root = await mkdtemp(path.join(tmpdir(), 'aws-pipeline-'));
-  agentDir = await writeAgentDir(root, { 'system_prompt.md': 'You are TestBot.' });
-  ingress = createIngressHandler({
-    env: {
-      TABLE_NAME: aws.tableName,
-      JOB_QUEUE_URL: sqs.queueUrl,
-      TELEGRAM_BOT_TOKEN_SECRET_ARN: ARN.token,
-      TELEGRAM_WEBHOOK_SECRET_ARN: ARN.webhook,
-      TELEGRAM_ALLOWED_USER_IDS: '101,102,103,104,105,106,110',
-      TELEGRAM_API_ROOT: api.apiRoot,
-      TENANT: 'e2e',
-    },
-    secrets,
-    dynamo: aws.dynamo,
-    sqs: sqs.client,
-    logger: silentLogger,
+  pipeline = await startAwsPipeline({
+    name: 'pipeline',
+    respond,
+    allowedUserIds: '101,102,103,104,105,106,110',
+    maxAttempts: MAX_ATTEMPTS,
+    worker: { env: { SESSION_TTL_DAYS: '25' } },
   });
 });
 
-/** The ingress handler in front of another queue. */
-function ingressFor(queue: SqsEmulator): IngressHandler {
-  return createIngressHandler({
-    env: {
-      TABLE_NAME: aws.tableName,
-      JOB_QUEUE_URL: queue.queueUrl,
-      TELEGRAM_BOT_TOKEN_SECRET_ARN: ARN.token,
-      TELEGRAM_WEBHOOK_SECRET_ARN: ARN.webhook,
-      TELEGRAM_ALLOWED_USER_IDS: '107,108,109',
-      TELEGRAM_API_ROOT: api.apiRoot,
-      TENANT: 'e2e',
-    },
-    secrets,
-    dynamo: aws.dynamo,
-    sqs: queue.client,
-    logger: silentLogger,
-  });
-}
+afterAll(async () => {
+  await pipeline?.close();
+});
 
-/** The worker of another queue. */
-function workerFor(queue: SqsEmulator, overrides: Partial<WorkerOptions> = {}): LambdaWorker {
-  const base = workerOptions();
-  return createWorker({
-    ...base,
-    env: { ...base.env, JOB_QUEUE_URL: queue.queueUrl },
-    sqs: queue.client,
-    ...overrides,
-  });
-}
+/** The ingress handler of the dead-letter tests' people, in front of `queue`. */
+const ingressFor = (queue: SqsEmulator): IngressHandler =>
+  pipeline.ingressFor('107,108,109', queue);
 
 /** A FIFO queue the dead-letter consumer parks dead letters in (the redrive source). */
 async function createParkedQueue(client: SQSClient): Promise<string> {
@@ -206,16 +86,30 @@ async function createParkedQueue(client: SQSClient): Promise<string> {
 function deadLetterConsumer(queue: SqsEmulator, parkedQueueUrl: string): DeadLetterHandler {
   return createDeadLetterHandler({
     env: {
-      TABLE_NAME: aws.tableName,
-      TELEGRAM_BOT_TOKEN_SECRET_ARN: ARN.token,
+      TABLE_NAME: pipeline.aws.tableName,
+      TELEGRAM_BOT_TOKEN_SECRET_ARN: secretArn('bot-token'),
       PARKED_QUEUE_URL: parkedQueueUrl,
-      TELEGRAM_API_ROOT: api.apiRoot,
+      TELEGRAM_API_ROOT: pipeline.api.apiRoot,
     },
-    secrets,
-    dynamo: aws.dynamo,
+    secrets: pipeline.secrets,
+    dynamo: pipeline.aws.dynamo,
     sqs: queue.client,
     logger: silentLogger,
   });
+}
+
+/** What a runner of these tests returns: no session, nothing spent. */
+function turnResult(outcome: 'success' | 'error', text: string): TurnResult {
+  return {
+    outcome,
+    text,
+    sessionId: null,
+    startedSession: false,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+    durationMs: 1,
+  };
 }
 
 /** A runner that answers (or fails while `fail()` says so), counting its turns. */
@@ -224,16 +118,7 @@ function countingRunner(fail: () => boolean = () => false): TurnRunner & { runs:
     runs: 0,
     async runTurn(request: { prompt: string }) {
       runner.runs += 1;
-      return {
-        outcome: fail() ? ('error' as const) : ('success' as const),
-        text: `answer: ${request.prompt}`,
-        sessionId: null,
-        startedSession: false,
-        inputTokens: 0,
-        outputTokens: 0,
-        costUsd: 0,
-        durationMs: 1,
-      };
+      return turnResult(fail() ? 'error' : 'success', `answer: ${request.prompt}`);
     },
     async resetConversation() {},
   };
@@ -252,45 +137,32 @@ async function receiveAll(client: SQSClient, queueUrl: string) {
   return Messages ?? [];
 }
 
-afterAll(async () => {
-  await Promise.all([aws?.stop(), sqs?.stop(), api?.stop(), model.stop()]);
-  if (root) await rm(root, { recursive: true, force: true });
-});
-
 describe('AWS pipeline', () => {
   it('answers through ingress, SQS and the worker, and a fresh worker resumes the session', async () => {
+    const { model } = pipeline;
     const chatId = 101;
-    const first = createWorker(workerOptions());
-    try {
-      expect((await post(message(chatId, 'Please remember the word PAPAYA.'))).statusCode).toBe(
+    await pipeline.withWorker(async (first) => {
+      expect((await pipeline.sendText(chatId, 'Please remember the word PAPAYA.')).statusCode).toBe(
         200,
       );
-      const { records, response } = await sqs.deliver(first.handle, lambdaContext());
+      const { records, response } = await pipeline.deliver(first);
       expect(records).toHaveLength(1);
       expect(records[0]?.attributes.MessageGroupId).toBe('e2e:telegram:101:-');
       expect(failures(response)).toEqual([]);
-      expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual(['Noted: PAPAYA.']);
-    } finally {
-      await first.close();
-    }
+      expect(pipeline.sentTexts(chatId)).toEqual(['Noted: PAPAYA.']);
+    });
 
     // A cold container: nothing on local disk, only DynamoDB and S3 remember.
-    await rm(dataDir(), { recursive: true, force: true });
-    const second = createWorker(workerOptions());
-    try {
+    await pipeline.emptyLocalDisk();
+    await pipeline.withWorker(async (second) => {
       expect(
-        (await post(message(chatId, 'Which word did I ask you to remember?'))).statusCode,
+        (await pipeline.sendText(chatId, 'Which word did I ask you to remember?')).statusCode,
       ).toBe(200);
-      const { records, response } = await sqs.deliver(second.handle, lambdaContext());
+      const { records, response } = await pipeline.deliver(second);
       expect(records).toHaveLength(1);
       expect(failures(response)).toEqual([]);
-    } finally {
-      await second.close();
-    }
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([
-      'Noted: PAPAYA.',
-      'The word was PAPAYA.',
-    ]);
+    });
+    expect(pipeline.sentTexts(chatId)).toEqual(['Noted: PAPAYA.', 'The word was PAPAYA.']);
     const turn2 = model.messageRequests.filter((request) =>
       lastUserText(request).includes('Which word'),
     );
@@ -299,141 +171,126 @@ describe('AWS pipeline', () => {
     expect(history).toContain('Please remember the word PAPAYA.');
     expect(history).toContain('Noted: PAPAYA.');
 
-    const record = await new DynamoConversationIndex({
-      client: aws.dynamo,
-      tableName: aws.tableName,
-    }).get('e2e:telegram:101:-');
+    const record = await new DynamoConversationIndex(pipeline.table).get('e2e:telegram:101:-');
     expect(record?.turns).toBe(2);
     // Both containers worked under the data directory only.
-    expect(await readdir(dataDir())).toEqual(expect.arrayContaining(['tmp', 'workspaces']));
+    expect(await readdir(pipeline.dataDir)).toEqual(expect.arrayContaining(['tmp', 'workspaces']));
   });
 
   it('stops a turn before the Lambda deadline, keeps its session and tells the person, with no continuation left', async () => {
     const chatId = 102;
-    const base = workerOptions({ deadlineMarginMs: 3_000, minTurnMs: 1_000 });
-    const worker = createWorker({ ...base, env: { ...base.env, MAX_CONTINUATIONS: '0' } });
-    try {
-      await post(message(chatId, 'Do this slow task please.'));
-      // Seven seconds left in the invocation: the turn gets four.
-      const { response } = await sqs.deliver(worker.handle, lambdaContext(7_000));
-      expect(failures(response)).toEqual([]);
-    } finally {
-      await worker.close();
-    }
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([texts.deadlineReached]);
-    const record = await new DynamoConversationIndex({
-      client: aws.dynamo,
-      tableName: aws.tableName,
-    }).get('e2e:telegram:102:-');
+    await pipeline.withWorker(
+      async (worker) => {
+        await pipeline.sendText(chatId, 'Do this slow task please.');
+        // Seven seconds left in the invocation: the turn gets four.
+        const { response } = await pipeline.deliver(worker, 7_000);
+        expect(failures(response)).toEqual([]);
+      },
+      { deadlineMarginMs: 3_000, minTurnMs: 1_000 },
+    );
+    expect(pipeline.sentTexts(chatId)).toEqual([texts.deadlineReached]);
+    const record = await new DynamoConversationIndex(pipeline.table).get('e2e:telegram:102:-');
     expect(record?.sessionId).toBeTruthy();
-    const turns = new DynamoTurnControl({ client: aws.dynamo, tableName: aws.tableName });
+    const turns = new DynamoTurnControl(pipeline.table);
     expect(await turns.runningSince('e2e:telegram:102:-')).toBeNull();
   });
 
   it('stops a running turn on /stop without queueing behind it', async () => {
     const chatId = 103;
     const conversation = 'e2e:telegram:103:-';
-    const worker = createWorker(workerOptions({ stopPollIntervalMs: 100 }));
-    const turns = new DynamoTurnControl({ client: aws.dynamo, tableName: aws.tableName });
-    try {
-      await post(message(chatId, 'Another slow task, please.'));
-      const delivery = sqs.deliver(worker.handle, lambdaContext());
-      await waitUntil(async () => (await turns.runningSince(conversation)) !== null);
-      expect((await post(message(chatId, '/stop'))).statusCode).toBe(200);
-      const { response } = await delivery;
-      expect(failures(response)).toEqual([]);
-    } finally {
-      await worker.close();
-    }
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEFAULT_TEXTS.stopped]);
+    const turns = new DynamoTurnControl(pipeline.table);
+    await pipeline.withWorker(
+      async (worker) => {
+        await pipeline.sendText(chatId, 'Another slow task, please.');
+        const delivery = pipeline.deliver(worker);
+        await waitUntil(async () => (await turns.runningSince(conversation)) !== null);
+        expect((await pipeline.sendText(chatId, '/stop')).statusCode).toBe(200);
+        const { response } = await delivery;
+        expect(failures(response)).toEqual([]);
+      },
+      { stopPollIntervalMs: 100 },
+    );
+    expect(pipeline.sentTexts(chatId)).toEqual([DEFAULT_TEXTS.stopped]);
     // The stop went straight to the turn: nothing was queued for it.
-    expect(await sqs.receiveRecords()).toEqual([]);
+    expect(await pipeline.sqs.receiveRecords()).toEqual([]);
   });
 
   it('previews the answer as a draft, whose stop button stops the turn through the ingress', async () => {
+    const { api } = pipeline;
     const chatId = 110;
     const conversation = 'e2e:telegram:110:-';
-    const worker = createWorker(workerOptions({ stopPollIntervalMs: 100 }));
-    const turns = new DynamoTurnControl({ client: aws.dynamo, tableName: aws.tableName });
-    try {
-      await post(message(chatId, 'tell me an endless story'));
-      const delivery = sqs.deliver(worker.handle, lambdaContext());
-      await waitUntil(async () => api.drafts(chatId).length > 0);
-      expect(await turns.runningSince(conversation)).not.toBeNull();
-      const [draft] = api.drafts(chatId);
-      expect(draft?.canStop).toBe(true);
-      const stop = {
-        update_id: nextUpdateId++,
-        stopped_message_generation: {
-          chat: { id: chatId, type: 'private', first_name: 'Ada' },
-          draft_id: draft?.draftId,
-        },
-      };
-      expect((await post(stop)).statusCode).toBe(200);
-      const { response } = await delivery;
-      expect(failures(response)).toEqual([]);
-    } finally {
-      await worker.close();
-    }
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEFAULT_TEXTS.stopped]);
+    const turns = new DynamoTurnControl(pipeline.table);
+    await pipeline.withWorker(
+      async (worker) => {
+        await pipeline.sendText(chatId, 'tell me an endless story');
+        const delivery = pipeline.deliver(worker);
+        await waitUntil(async () => api.drafts(chatId).length > 0);
+        expect(await turns.runningSince(conversation)).not.toBeNull();
+        const [draft] = api.drafts(chatId);
+        expect(draft?.canStop).toBe(true);
+        const stop = {
+          stopped_message_generation: {
+            chat: { id: chatId, type: 'private', first_name: 'Ada' },
+            draft_id: draft?.draftId,
+          },
+        };
+        expect((await pipeline.sendUpdate(stop)).statusCode).toBe(200);
+        const { response } = await delivery;
+        expect(failures(response)).toEqual([]);
+      },
+      { stopPollIntervalMs: 100 },
+    );
+    expect(pipeline.sentTexts(chatId)).toEqual([DEFAULT_TEXTS.stopped]);
     // Like /stop: straight to the running turn, nothing queued.
-    expect(await sqs.receiveRecords()).toEqual([]);
+    expect(await pipeline.sqs.receiveRecords()).toEqual([]);
   });
 
   it('sends one failure message on the last receive, then the message is dead-lettered', async () => {
+    const { api, sqs } = pipeline;
     const chatId = 104;
     let runs = 0;
     const failing: TurnRunner = {
       async runTurn() {
         runs += 1;
-        return {
-          outcome: 'error',
-          text: '',
-          sessionId: null,
-          startedSession: false,
-          inputTokens: 0,
-          outputTokens: 0,
-          costUsd: 0,
-          durationMs: 1,
-        };
+        return turnResult('error', '');
       },
       async resetConversation() {},
     };
-    const worker = createWorker(workerOptions({ runner: failing, retryDelaySeconds: () => 0 }));
     const handles: string[] = [];
-    try {
-      await post(message(chatId, 'this keeps failing'));
-      for (let receive = 1; receive <= MAX_ATTEMPTS; receive++) {
-        // Hidden for a second per receive: the emulator's stand-in for the
-        // worker's visibility change (see test/support/sqs-emulator.ts).
-        const { records, response } = await deliverNext(worker.handle);
-        handles.push(...records.map((record) => record.receiptHandle));
-        expect(records.map((record) => record.attributes.ApproximateReceiveCount)).toEqual([
-          String(receive),
+    await pipeline.withWorker(
+      async (worker) => {
+        await pipeline.sendText(chatId, 'this keeps failing');
+        for (let receive = 1; receive <= MAX_ATTEMPTS; receive++) {
+          // Hidden for a second per receive: the emulator's stand-in for the
+          // worker's visibility change (see test/support/sqs-emulator.ts).
+          const { records, response } = await pipeline.deliverNext(worker);
+          handles.push(...records.map((record) => record.receiptHandle));
+          expect(records.map((record) => record.attributes.ApproximateReceiveCount)).toEqual([
+            String(receive),
+          ]);
+          expect(failures(response)).toEqual(records.map((record) => record.messageId));
+          // Retries are silent; only the last receive tells the person.
+          expect(api.sentMessages(chatId)).toHaveLength(receive === MAX_ATTEMPTS ? 1 : 0);
+        }
+        // SQS moves it to the dead-letter queue instead of delivering it a third time.
+        let dead: Awaited<ReturnType<SqsEmulator['deadLetters']>> = [];
+        await waitUntil(async () => {
+          dead = await sqs.deadLetters();
+          return dead.length > 0;
+        });
+        expect(dead.map((entry) => JSON.parse(entry.Body ?? '{}').message?.body)).toEqual([
+          { kind: 'text', text: 'this keeps failing' },
         ]);
-        expect(failures(response)).toEqual(records.map((record) => record.messageId));
-        // Retries are silent; only the last receive tells the person.
-        expect(api.sentMessages(chatId)).toHaveLength(receive === MAX_ATTEMPTS ? 1 : 0);
-      }
-      // SQS moves it to the dead-letter queue instead of delivering it a third time.
-      let dead: Awaited<ReturnType<SqsEmulator['deadLetters']>> = [];
-      await waitUntil(async () => {
-        dead = await sqs.deadLetters();
-        return dead.length > 0;
-      });
-      expect(dead.map((entry) => JSON.parse(entry.Body ?? '{}').message?.body)).toEqual([
-        { kind: 'text', text: 'this keeps failing' },
-      ]);
-      expect((await sqs.deliver(worker.handle, lambdaContext())).records).toEqual([]);
-    } finally {
-      await worker.close();
-    }
+        expect((await pipeline.deliver(worker)).records).toEqual([]);
+      },
+      { runner: failing, retryDelaySeconds: () => 0 },
+    );
     // Each failed receive asked to be visible again at once (the retry delay here).
     expect(
       sqs.visibilityChanges.filter((change) => handles.includes(change.receiptHandle)),
     ).toEqual(handles.map((receiptHandle) => ({ receiptHandle, visibilityTimeout: 0 })));
     expect(runs).toBe(MAX_ATTEMPTS);
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEFAULT_TEXTS.failed]);
+    expect(pipeline.sentTexts(chatId)).toEqual([DEFAULT_TEXTS.failed]);
   });
 
   it('holds back the rest of a failed conversation in the batch, not other conversations', async () => {
@@ -442,69 +299,61 @@ describe('AWS pipeline', () => {
     const runner: TurnRunner = {
       async runTurn(request) {
         prompts.push(request.prompt);
-        return {
-          outcome: request.prompt.startsWith('fail') ? 'error' : 'success',
-          text: 'ok',
-          sessionId: null,
-          startedSession: false,
-          inputTokens: 0,
-          outputTokens: 0,
-          costUsd: 0,
-          durationMs: 1,
-        };
+        return turnResult(request.prompt.startsWith('fail') ? 'error' : 'success', 'ok');
       },
       async resetConversation() {},
     };
     // Both conversations run in this invocation (none handed back), one after the other.
-    const worker = createWorker(
-      workerOptions({ runner, retryDelaySeconds: () => 30, handBackReceives: 0 }),
+    await pipeline.withWorker(
+      async (worker) => {
+        await pipeline.sendText(105, 'fail first');
+        await pipeline.sendText(105, 'second, held back');
+        await pipeline.sendText(106, 'other conversation');
+        const { records, response } = await pipeline.deliver(worker);
+        const byText = new Map(
+          records.map((record) => [JSON.parse(record.body).message.body.text as string, record]),
+        );
+        expect([...byText.keys()].sort()).toEqual([
+          'fail first',
+          'other conversation',
+          'second, held back',
+        ]);
+        const id = (text: string) => byText.get(text)?.messageId;
+        expect(failures(response).sort()).toEqual(
+          [id('fail first'), id('second, held back')].sort(),
+        );
+        expect(prompts.sort()).toEqual(['fail first\n\nsecond, held back', 'other conversation']);
+        // The failed message waits for its backoff; the one behind it is not kept waiting longer.
+        const visibility = (text: string) =>
+          pipeline.sqs.visibilityChanges.find(
+            (change) => change.receiptHandle === byText.get(text)?.receiptHandle,
+          )?.visibilityTimeout;
+        expect(visibility('fail first')).toBe(30);
+        expect(visibility('second, held back')).toBe(0);
+        expect(pipeline.sentTexts(106)).toEqual(['ok']);
+      },
+      { runner, retryDelaySeconds: () => 30, handBackReceives: 0 },
     );
-    try {
-      await post(message(105, 'fail first'));
-      await post(message(105, 'second, held back'));
-      await post(message(106, 'other conversation'));
-      const { records, response } = await sqs.deliver(worker.handle, lambdaContext());
-      const byText = new Map(
-        records.map((record) => [JSON.parse(record.body).message.body.text as string, record]),
-      );
-      expect([...byText.keys()].sort()).toEqual([
-        'fail first',
-        'other conversation',
-        'second, held back',
-      ]);
-      const id = (text: string) => byText.get(text)?.messageId;
-      expect(failures(response).sort()).toEqual([id('fail first'), id('second, held back')].sort());
-      expect(prompts.sort()).toEqual(['fail first\n\nsecond, held back', 'other conversation']);
-      // The failed message waits for its backoff; the one behind it is not kept waiting longer.
-      const visibility = (text: string) =>
-        sqs.visibilityChanges.find(
-          (change) => change.receiptHandle === byText.get(text)?.receiptHandle,
-        )?.visibilityTimeout;
-      expect(visibility('fail first')).toBe(30);
-      expect(visibility('second, held back')).toBe(0);
-      expect(api.sentMessages(106).map((sent) => sent.text)).toEqual(['ok']);
-    } finally {
-      await worker.close();
-    }
   });
 
   it('reports a queue message that is not a job as failed without crashing or answering', async () => {
-    const worker = createWorker(workerOptions({ runner: unusedRunner() }));
+    const { api, sqs } = pipeline;
     const before = api.calls.length;
-    try {
-      await sqs.client.send(
-        new SendMessageCommand({
-          QueueUrl: sqs.queueUrl,
-          MessageBody: '{"v":1,"kind":"turn","message":{"id":""}}',
-          MessageGroupId: 'garbage',
-          MessageDeduplicationId: 'garbage-1',
-        }),
-      );
-      const { records, response } = await sqs.deliver(worker.handle, lambdaContext());
-      expect(failures(response)).toEqual(records.map((record) => record.messageId));
-    } finally {
-      await worker.close();
-    }
+    await pipeline.withWorker(
+      async (worker) => {
+        await sqs.client.send(
+          new SendMessageCommand({
+            QueueUrl: sqs.queueUrl,
+            MessageBody: '{"v":1,"kind":"turn","message":{"id":""}}',
+            MessageGroupId: 'garbage',
+            MessageDeduplicationId: 'garbage-1',
+          }),
+        );
+        const { records, response } = await pipeline.deliver(worker);
+        expect(failures(response)).toEqual(records.map((record) => record.messageId));
+      },
+      { runner: unusedRunner() },
+    );
     expect(api.calls.length).toBe(before);
   });
 });
@@ -522,21 +371,22 @@ describe('AWS pipeline: dead letters', () => {
   });
 
   it('tells the person once when the worker was killed on the last receive, and parks the job', async () => {
+    const { sqs } = pipeline;
     const chatId = 107;
     const runner = countingRunner(() => true);
-    const worker = createWorker(workerOptions({ runner, retryDelaySeconds: () => 0 }));
+    const worker = pipeline.worker({ runner, retryDelaySeconds: () => 0 });
     const parkedUrl = await createParkedQueue(sqs.client);
     try {
-      await post(message(chatId, 'this one gets the worker killed'), ingressFor(sqs));
+      await pipeline.sendText(chatId, 'this one gets the worker killed', ingressFor(sqs));
       // First receive: a failed attempt, retried silently.
-      const first = await deliverNext(worker.handle);
+      const first = await pipeline.deliverNext(worker);
       expect(failures(first.response)).toEqual(first.records.map((record) => record.messageId));
       // Last receive: the invocation is killed (out of memory) and answers nothing.
       await waitUntil(async () => (await sqs.receiveRecords(10, 1)).length > 0);
     } finally {
       await worker.close();
     }
-    expect(api.sentMessages(chatId)).toEqual([]);
+    expect(pipeline.api.sentMessages(chatId)).toEqual([]);
 
     const consumer = deadLetterConsumer(sqs, parkedUrl);
     let consumed: Awaited<ReturnType<SqsEmulator['deliverDeadLetters']>> | undefined;
@@ -547,7 +397,7 @@ describe('AWS pipeline: dead letters', () => {
       return consumed.records.length > 0;
     });
     expect(failures(consumed?.response)).toEqual([]);
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEFAULT_TEXTS.failed]);
+    expect(pipeline.sentTexts(chatId)).toEqual([DEFAULT_TEXTS.failed]);
     expect(runner.runs).toBe(1);
     // Parked for an operator, not gone: the body is the job, ready for a redrive.
     const parked = await receiveAll(sqs.client, parkedUrl);
@@ -560,76 +410,71 @@ describe('AWS pipeline: dead letters', () => {
     const chatId = 108;
     const conversation = 'e2e:telegram:108:-';
     const runner = countingRunner();
-    const worker = workerFor(roomy, { runner });
-    const leases = new DynamoConversationLease({ client: aws.dynamo, tableName: aws.tableName });
+    const leases = new DynamoConversationLease(pipeline.table);
     const held = await leases.acquire(conversation, 'another-invocation', 600_000);
     expect(held).not.toBeNull();
-    try {
-      await post(message(chatId, 'wait for the other turn'), ingressFor(roomy));
-      // As many receives as the worker has attempts, each finding the conversation busy.
-      for (let receive = 1; receive <= MAX_ATTEMPTS; receive++) {
-        const { records, response } = await deliverNext(worker.handle, roomy);
-        expect(records.map((record) => record.attributes.ApproximateReceiveCount)).toEqual([
-          String(receive),
-        ]);
-        expect(failures(response)).toEqual(records.map((record) => record.messageId));
-      }
-      expect(runner.runs).toBe(0);
-      if (held) await leases.release(held);
-      const { response } = await deliverNext(worker.handle, roomy);
-      expect(failures(response)).toEqual([]);
-    } finally {
-      await worker.close();
-    }
+    await pipeline.withWorker(
+      async (worker) => {
+        await pipeline.sendText(chatId, 'wait for the other turn', ingressFor(roomy));
+        // As many receives as the worker has attempts, each finding the conversation busy.
+        for (let receive = 1; receive <= MAX_ATTEMPTS; receive++) {
+          const { records, response } = await pipeline.deliverNext(worker, { queue: roomy });
+          expect(records.map((record) => record.attributes.ApproximateReceiveCount)).toEqual([
+            String(receive),
+          ]);
+          expect(failures(response)).toEqual(records.map((record) => record.messageId));
+        }
+        expect(runner.runs).toBe(0);
+        if (held) await leases.release(held);
+        const { response } = await pipeline.deliverNext(worker, { queue: roomy });
+        expect(failures(response)).toEqual([]);
+      },
+      { runner, queue: roomy },
+    );
     expect(runner.runs).toBe(1);
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([
-      'answer: wait for the other turn',
-    ]);
+    expect(pipeline.sentTexts(chatId)).toEqual(['answer: wait for the other turn']);
   });
 
   it('runs a job redriven from the dead-letter queue again, and answers it', async () => {
     const chatId = 109;
     let failing = true;
     const runner = countingRunner(() => failing);
-    const worker = workerFor(roomy, { runner, retryDelaySeconds: () => 0 });
     const parkedUrl = await createParkedQueue(roomy.client);
     const consumer = deadLetterConsumer(roomy, parkedUrl);
-    try {
-      await post(message(chatId, 'worth another go'), ingressFor(roomy));
-      // Attempts run out, the person is told, the receives run out: dead-lettered, parked.
-      await waitUntil(async () => {
-        await roomy.deliver(worker.handle, lambdaContext(), { visibilityTimeoutSeconds: 1 });
-        return (await roomy.deliverDeadLetters(consumer, lambdaContext())).records.length > 0;
-      });
-      expect(runner.runs).toBe(MAX_ATTEMPTS);
-      expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([DEFAULT_TEXTS.failed]);
+    await pipeline.withWorker(
+      async (worker) => {
+        await pipeline.sendText(chatId, 'worth another go', ingressFor(roomy));
+        // Attempts run out, the person is told, the receives run out: dead-lettered, parked.
+        await waitUntil(async () => {
+          await roomy.deliver(worker.handle, lambdaContext(), { visibilityTimeoutSeconds: 1 });
+          return (await roomy.deliverDeadLetters(consumer, lambdaContext())).records.length > 0;
+        });
+        expect(runner.runs).toBe(MAX_ATTEMPTS);
+        expect(pipeline.sentTexts(chatId)).toEqual([DEFAULT_TEXTS.failed]);
 
-      // The operator fixed the cause and redrives the parked message into the job queue.
-      failing = false;
-      const [parked] = await receiveAll(roomy.client, parkedUrl);
-      expect(parked).toBeDefined();
-      await roomy.client.send(
-        new SendMessageCommand({
-          QueueUrl: roomy.queueUrl,
-          MessageBody: parked?.Body,
-          MessageGroupId: parked?.Attributes?.MessageGroupId,
-          // The emulator would drop the original id as a repeat; SQS's move task does not.
-          MessageDeduplicationId: `redrive-${parked?.MessageId}`,
-        }),
-      );
-      await roomy.client.send(
-        new DeleteMessageCommand({ QueueUrl: parkedUrl, ReceiptHandle: parked?.ReceiptHandle }),
-      );
-      const { response } = await deliverNext(worker.handle, roomy);
-      expect(failures(response)).toEqual([]);
-    } finally {
-      await worker.close();
-    }
+        // The operator fixed the cause and redrives the parked message into the job queue.
+        failing = false;
+        const [parked] = await receiveAll(roomy.client, parkedUrl);
+        expect(parked).toBeDefined();
+        await roomy.client.send(
+          new SendMessageCommand({
+            QueueUrl: roomy.queueUrl,
+            MessageBody: parked?.Body,
+            MessageGroupId: parked?.Attributes?.MessageGroupId,
+            // The emulator would drop the original id as a repeat; SQS's move task does not.
+            MessageDeduplicationId: `redrive-${parked?.MessageId}`,
+          }),
+        );
+        await roomy.client.send(
+          new DeleteMessageCommand({ QueueUrl: parkedUrl, ReceiptHandle: parked?.ReceiptHandle }),
+        );
+        const { response } = await pipeline.deliverNext(worker, { queue: roomy });
+        expect(failures(response)).toEqual([]);
+      },
+      { runner, retryDelaySeconds: () => 0, queue: roomy },
+    );
     expect(runner.runs).toBe(MAX_ATTEMPTS + 1);
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([
-      DEFAULT_TEXTS.failed,
-      'answer: worth another go',
-    ]);
+    expect(pipeline.sentTexts(chatId)).toEqual([DEFAULT_TEXTS.failed, 'answer: worth another go']);
   });
 });
 
@@ -638,22 +483,4 @@ function unusedRunner(): TurnRunner {
     runTurn: () => Promise.reject(new Error('no turn expected')),
     resetConversation: () => Promise.reject(new Error('no reset expected')),
   };
-}
-
-/** The next delivery that finds a message (hidden for a second), as the event source mapping polls. */
-async function deliverNext(handle: LambdaWorker['handle'], queue: SqsEmulator = sqs) {
-  let delivery: Awaited<ReturnType<SqsEmulator['deliver']>> | undefined;
-  await waitUntil(async () => {
-    delivery = await queue.deliver(handle, lambdaContext(), { visibilityTimeoutSeconds: 1 });
-    return delivery.records.length > 0;
-  });
-  return delivery as Awaited<ReturnType<SqsEmulator['deliver']>>;
-}
-
-async function waitUntil(predicate: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

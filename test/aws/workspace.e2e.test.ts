@@ -1,65 +1,27 @@
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { APIGatewayProxyEventV2, SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3WorkspaceStore } from '../../src/adapters/aws/s3-workspace-store.js';
 import { workspacePath } from '../../src/core/agent/workspace.js';
 import type { ConversationRef } from '../../src/domain/conversation.js';
-import {
-  createIngressHandler,
-  type IngressHandler,
-  SECRET_HEADER,
-} from '../../src/entrypoints/aws/ingress-handler.js';
-import {
-  createWorker,
-  type LambdaWorker,
-  type WorkerOptions,
-} from '../../src/entrypoints/aws/worker-handler.js';
-import { silentLogger } from '../../src/ports/logger.js';
-import type { SecretSource } from '../../src/ports/secret-source.js';
-import { writeAgentDir } from '../support/agent-fixture.js';
-import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.js';
-import { FakeBotApi, textMessageUpdate } from '../support/fake-bot-api.js';
+import { type AwsPipeline, failures, startAwsPipeline } from '../support/aws-pipeline.js';
 import { type RecordingS3, recordingS3 } from '../support/s3-request-log.js';
 import {
   lastUserText,
   type RecordedRequest,
   reply,
-  ScriptedModelServer,
   type ScriptedReply,
   toolResults,
 } from '../support/scripted-model-server.js';
-import { lambdaContext, type SqsEmulator, startSqsEmulator } from '../support/sqs-emulator.js';
 
 // The conversation's files on the AWS deployment, offline: each turn runs on
 // a fresh worker (its own container, an empty /tmp), the real Claude Code
 // writes and reads files, and only the S3 emulator keeps them in between.
 
-const WEBHOOK_SECRET = 'workspace-webhook-secret-0123456789';
-const ARN = {
-  token: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bot-token',
-  webhook: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook',
-  anthropic: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:anthropic',
-};
 const NOTES = '# Notes\n\nThe launch code is WALRUS-7.\n';
 
-let aws: AwsEmulators;
-let sqs: SqsEmulator;
-let api: FakeBotApi;
+let pipeline: AwsPipeline;
 let s3: RecordingS3;
-let root = '';
-let agentDir = '';
-let ingress: IngressHandler;
-const model = new ScriptedModelServer({ fallback: respond });
-const secrets: SecretSource = {
-  async get(arn) {
-    if (arn === ARN.token) return api.token;
-    if (arn === ARN.webhook) return WEBHOOK_SECRET;
-    if (arn === ARN.anthropic) return 'sk-test-upstream-key';
-    throw new Error(`no secret ${arn}`);
-  },
-};
 
 /** True when the request carries tool results after the person's last message: the tool calls are done. */
 function afterTools(request: RecordedRequest): boolean {
@@ -110,61 +72,18 @@ function respond(request: RecordedRequest): ScriptedReply {
   return reply.text(`echo: ${text}`);
 }
 
-/** DATA_DIR of the emulated Lambda: the same path in every container, as /tmp/agent-data is. */
-const dataDir = () => path.join(root, 'lambda-tmp', 'agent-data');
 const conversationOf = (chatId: number): ConversationRef => ({
   tenant: 'e2e',
   channel: 'telegram',
   chatId: String(chatId),
 });
 const workspaceDir = (chatId: number) =>
-  workspacePath(path.join(dataDir(), 'workspaces'), conversationOf(chatId));
+  workspacePath(path.join(pipeline.dataDir, 'workspaces'), conversationOf(chatId));
 const exists = (target: string) =>
   access(target).then(
     () => true,
     () => false,
   );
-
-function workerOptions(env: Record<string, string> = {}): WorkerOptions {
-  return {
-    env: {
-      TABLE_NAME: aws.tableName,
-      TRANSCRIPT_BUCKET: aws.bucket,
-      TELEGRAM_BOT_TOKEN_SECRET_ARN: ARN.token,
-      ANTHROPIC_API_KEY_SECRET_ARN: ARN.anthropic,
-      ANTHROPIC_BASE_URL: model.url,
-      JOB_MAX_ATTEMPTS: '2',
-      JOB_QUEUE_URL: sqs.queueUrl,
-      TELEGRAM_API_ROOT: api.apiRoot,
-      SESSION_TTL_DAYS: '25',
-      DATA_DIR: dataDir(),
-      AGENT_DIR: agentDir,
-      ...env,
-    },
-    secrets,
-    dynamo: aws.dynamo,
-    s3: s3.client,
-    sqs: sqs.client,
-    logger: silentLogger,
-  };
-}
-
-let nextUpdateId = 5000;
-async function say(chatId: number, text: string): Promise<void> {
-  const response = await ingress({
-    version: '2.0',
-    routeKey: 'POST /telegram/webhook',
-    rawPath: '/telegram/webhook',
-    headers: { 'content-type': 'application/json', [SECRET_HEADER]: WEBHOOK_SECRET },
-    requestContext: { http: { method: 'POST', sourceIp: '149.154.167.197' } },
-    body: JSON.stringify({
-      update_id: nextUpdateId++,
-      ...textMessageUpdate({ chatId, text, from: { id: chatId, first_name: 'Ada' } }),
-    }),
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2);
-  expect(response.statusCode).toBe(200);
-}
 
 /** One message answered by a worker on a cold container: nothing of earlier ones on its disk. */
 async function turnOnFreshContainer(
@@ -172,49 +91,33 @@ async function turnOnFreshContainer(
   text: string,
   env: Record<string, string> = {},
 ): Promise<void> {
-  await rm(dataDir(), { recursive: true, force: true });
-  await say(chatId, text);
-  const worker: LambdaWorker = createWorker(workerOptions(env));
-  try {
-    const { records, response } = await sqs.deliver(worker.handle, lambdaContext());
-    expect(records).toHaveLength(1);
-    expect(failures(response)).toEqual([]);
-  } finally {
-    await worker.close();
-  }
+  await pipeline.emptyLocalDisk();
+  expect((await pipeline.sendText(chatId, text)).statusCode).toBe(200);
+  await pipeline.withWorker(
+    async (worker) => {
+      const { records, response } = await pipeline.deliver(worker);
+      expect(records).toHaveLength(1);
+      expect(failures(response)).toEqual([]);
+    },
+    { s3: s3.client, env },
+  );
 }
 
-const failures = (response: SQSBatchResponse | undefined) =>
-  (response?.batchItemFailures ?? []).map((item) => item.itemIdentifier);
-
 const workspaceStore = () =>
-  new S3WorkspaceStore({ client: aws.s3, bucket: aws.bucket, prefix: 'workspaces/' });
+  new S3WorkspaceStore({
+    client: pipeline.aws.s3,
+    bucket: pipeline.aws.bucket,
+    prefix: 'workspaces/',
+  });
 
 beforeAll(async () => {
-  [aws, sqs, api] = await Promise.all([
-    startAwsEmulators(),
-    startSqsEmulator({ maxReceiveCount: 2 }),
-    FakeBotApi.start(),
-    model.start(),
-  ]);
-  s3 = recordingS3(aws);
-  root = await mkdtemp(path.join(tmpdir(), 'aws-workspace-'));
-  agentDir = await writeAgentDir(root, { 'system_prompt.md': 'You are TestBot.' });
-  ingress = createIngressHandler({
-    env: {
-      TABLE_NAME: aws.tableName,
-      JOB_QUEUE_URL: sqs.queueUrl,
-      TELEGRAM_BOT_TOKEN_SECRET_ARN: ARN.token,
-      TELEGRAM_WEBHOOK_SECRET_ARN: ARN.webhook,
-      TELEGRAM_ALLOWED_USER_IDS: '101,102,103',
-      TELEGRAM_API_ROOT: api.apiRoot,
-      TENANT: 'e2e',
-    },
-    secrets,
-    dynamo: aws.dynamo,
-    sqs: sqs.client,
-    logger: silentLogger,
+  pipeline = await startAwsPipeline({
+    name: 'workspace',
+    respond,
+    allowedUserIds: '101,102,103',
+    worker: { env: { SESSION_TTL_DAYS: '25' } },
   });
+  s3 = recordingS3(pipeline.aws);
 });
 
 afterEach(() => {
@@ -223,25 +126,21 @@ afterEach(() => {
 
 afterAll(async () => {
   s3?.destroy();
-  await Promise.all([aws?.stop(), sqs?.stop(), api?.stop(), model.stop()]);
-  if (root) await rm(root, { recursive: true, force: true });
+  await pipeline?.close();
 });
 
 describe('AWS workspace', () => {
   it('keeps a file written on one container for the next turn on another', async () => {
     const chatId = 101;
     await turnOnFreshContainer(chatId, 'Write my notes please.');
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual(['Saved notes.md.']);
+    expect(pipeline.sentTexts(chatId)).toEqual(['Saved notes.md.']);
     // Saved, then off the container's disk.
     expect(await exists(workspaceDir(chatId))).toBe(false);
 
     await turnOnFreshContainer(chatId, 'Read my notes please.');
 
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual([
-      'Saved notes.md.',
-      'Read notes.md.',
-    ]);
-    const afterRead = model.messageRequests.filter(
+    expect(pipeline.sentTexts(chatId)).toEqual(['Saved notes.md.', 'Read notes.md.']);
+    const afterRead = pipeline.model.messageRequests.filter(
       (request) => lastUserText(request).includes('Read my notes') && afterTools(request),
     );
     const read = afterRead.flatMap(toolResults).filter((result) => !result.isError);
@@ -251,7 +150,7 @@ describe('AWS workspace', () => {
   it('uploads one object and the manifest when a turn changes one file of 200', async () => {
     const chatId = 102;
     // A workspace saved by earlier turns: 200 files.
-    const seed = path.join(root, 'seed');
+    const seed = path.join(pipeline.root, 'seed');
     const checkout = await workspaceStore().checkout(conversationOf(chatId), seed);
     for (let i = 0; i < 200; i++) {
       await mkdir(path.join(seed, 'files'), { recursive: true });
@@ -262,7 +161,7 @@ describe('AWS workspace', () => {
 
     await turnOnFreshContainer(chatId, 'Edit file 17 please.');
 
-    expect(api.sentMessages(chatId).map((sent) => sent.text)).toEqual(['Changed it.']);
+    expect(pipeline.sentTexts(chatId)).toEqual(['Changed it.']);
     const workspaceRequests = s3.requests.filter((request) =>
       request.key?.startsWith('workspaces/'),
     );
@@ -274,7 +173,7 @@ describe('AWS workspace', () => {
     expect(puts[0]?.sentBytes).toBe('changed\n'.length);
     expect(puts[1]?.key).toMatch(/manifest\.json\.gz$/);
 
-    const fresh = path.join(root, 'check-102');
+    const fresh = path.join(pipeline.root, 'check-102');
     await workspaceStore().checkout(conversationOf(chatId), fresh);
     expect(await readFile(path.join(fresh, 'files', 'f17.txt'), 'utf8')).toBe('changed\n');
     expect(await readFile(path.join(fresh, 'files', 'f18.txt'), 'utf8')).toBe(
@@ -286,10 +185,10 @@ describe('AWS workspace', () => {
     const chatId = 103;
     await turnOnFreshContainer(chatId, 'Write three files please.', { WORKSPACE_MAX_FILES: '2' });
 
-    const [answer] = api.sentMessages(chatId).map((sent) => sent.text);
+    const [answer] = pipeline.sentTexts(chatId);
     expect(answer).toContain('Wrote three files.');
     expect(answer).toMatch(/could not keep this file .*limit of 2 files.*two\.txt/s);
-    const fresh = path.join(root, 'check-103');
+    const fresh = path.join(pipeline.root, 'check-103');
     await workspaceStore().checkout(conversationOf(chatId), fresh);
     expect(await exists(path.join(fresh, 'one.txt'))).toBe(true);
     expect(await exists(path.join(fresh, 'three.txt'))).toBe(true);

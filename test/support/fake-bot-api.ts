@@ -161,6 +161,9 @@ export class FakeBotApi {
   private readonly files = new Map<string, FakeFile>();
   /** Download requests served (`/file/bot<token>/<path>`), by file path. */
   readonly downloads: string[] = [];
+  /** The parameters of the last `getUpdates` (long polls are not in `calls`). */
+  // biome-ignore lint/suspicious/noExplicitAny: Bot API parameters are free-form JSON
+  lastPoll: Record<string, any> | undefined;
 
   private constructor(options: FakeBotApiOptions) {
     this.token = options.token ?? '123456:TEST-fake-token-not-a-secret';
@@ -523,6 +526,7 @@ export class FakeBotApi {
 
     if (method === 'getUpdates') {
       // Long polls are not recorded: there are too many and they say nothing.
+      this.lastPoll = params;
       const updates = await this.getUpdates(params);
       reply(res, 200, { ok: true, result: updates });
       return;

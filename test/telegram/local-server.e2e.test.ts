@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
 import { textMessageUpdate } from '../support/fake-bot-api.js';
 import { lastUserText, reply, requestText, toolResults } from '../support/scripted-model-server.js';
+import { eventually } from '../support/server-process.js';
+import { expectStoppedThenCarriesOn, longMarkdown, testChat } from '../support/telegram-chats.js';
 import { ALLOWED_USER, OTHER_ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
 
 // The whole local server in this process: grammY long polling against a fake
@@ -36,63 +38,10 @@ afterAll(async () => {
 });
 
 /** A private chat with an allowed user (each test its own). */
-function privateChat(from = ALLOWED_USER) {
-  const chatId = nextChat++;
-  const update = (text: string, updateId?: number) =>
-    textMessageUpdate({ chatId, text, from, ...(updateId !== undefined ? { updateId } : {}) });
-  // Answers only: on a loaded machine a turn may outlast the status message's
-  // delay, and its "Working on it…" is in the chat until the answer replaces it.
-  const replies = () =>
-    harness.api
-      .sentMessages(chatId)
-      .map((message) => message.text)
-      .filter((text) => !text?.startsWith(DEFAULT_TEXTS.working));
-  return {
-    chatId,
-    update,
-    say: (text: string) => harness.api.pushUpdate(update(text)),
-    replies,
-    waitForReplies: (count: number, what = `${count} replies`) =>
-      harness.api.waitFor(() => replies().length >= count, 30_000, what),
-  };
-}
+const privateChat = (from = ALLOWED_USER) => testChat(harness, nextChat++, { from });
 
 /** A group with an allowed user (each test its own); the bot answers what mentions it. */
-function groupChat(from = ALLOWED_USER) {
-  const chatId = -nextChat++;
-  const replies = () =>
-    harness.api
-      .sentMessages(chatId)
-      .map((message) => message.text)
-      .filter((text) => !text?.startsWith(DEFAULT_TEXTS.working));
-  return {
-    chatId,
-    say: (text: string) => harness.api.pushUpdate(textMessageUpdate({ chatId, text, from })),
-    replies,
-  };
-}
-
-/** ~11,000 characters of Markdown with headings, bold text and code blocks. */
-function longMarkdown(): string {
-  const sections: string[] = [];
-  for (let index = 0; sections.join('\n\n').length < 11_000; index++) {
-    sections.push(
-      `## Section ${index}\n\nThis is **important point ${index}**, with \`inline code\` and _emphasis_.`,
-    );
-    sections.push(
-      `\`\`\`python\n${Array.from({ length: 10 }, (_, line) => `value_${line} = compute(${index}, ${line})  # step ${line}`).join('\n')}\n\`\`\``,
-    );
-  }
-  return sections.join('\n\n');
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const groupChat = (from = ALLOWED_USER) => testChat(harness, -nextChat++, { from });
 
 describe('local server (long polling)', () => {
   it('answers a message, registered its commands and showed typing', async () => {
@@ -198,17 +147,7 @@ describe('local server (long polling)', () => {
       'the slow turn to reach the model',
     );
     chat.say('/stop');
-    // Waits for the text itself: a progress message may have come and gone meanwhile.
-    await harness.api.waitFor(
-      () => chat.replies().includes(DEFAULT_TEXTS.stopped),
-      30_000,
-      'the stop reply',
-    );
-    expect(chat.replies()).toEqual([DEFAULT_TEXTS.stopped]);
-    chat.say('still there?');
-    await chat.waitForReplies(2);
-    // Answered by the model (the echo), the stopped request still in its history.
-    expect(chat.replies()[1]).toMatch(/^echo: .*still there\?$/s);
+    await expectStoppedThenCarriesOn(harness, chat);
   });
 
   // On a Bot API without rich messages the same reply is split into HTML

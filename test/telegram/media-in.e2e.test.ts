@@ -3,7 +3,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAppSettings } from '../../src/config/app-settings.js';
 import { workspacePath } from '../../src/core/agent/workspace.js';
-import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
 import { startLocalApp } from '../../src/entrypoints/local-app.js';
 import { texts } from '../../src/texts/en.js';
 import { textMessageUpdate } from '../support/fake-bot-api.js';
@@ -15,6 +14,8 @@ import {
   reply,
   toolResults,
 } from '../support/scripted-model-server.js';
+import { eventually } from '../support/server-process.js';
+import { testChat } from '../support/telegram-chats.js';
 import { ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
 
 // Files a person sends, end to end on the local server: grammY long polling
@@ -77,21 +78,13 @@ function workspaceOf(chatId: number): string {
 }
 
 function privateChat() {
-  const chatId = nextChat++;
-  const replies = () =>
-    harness.api
-      .sentMessages(chatId)
-      .map((message) => message.text)
-      .filter((text) => !text.startsWith(DEFAULT_TEXTS.working));
+  const chat = testChat(harness, nextChat++);
   return {
-    chatId,
-    replies,
-    waitForReplies: (count: number) =>
-      harness.api.waitFor(() => replies().length >= count, 30_000, `${count} replies`),
+    ...chat,
     /** Model requests of this chat's turns (their text names the chat). */
     requests: () =>
       harness.model.messageRequests.filter((request) =>
-        JSON.stringify(request.body.messages).includes(`chat ${chatId}`),
+        JSON.stringify(request.body.messages).includes(`chat ${chat.chatId}`),
       ),
   };
 }
@@ -104,14 +97,6 @@ function promptBlocks(request: RecordedRequest): Array<Record<string, unknown>> 
     return message.content.some((block) => block.type === 'image');
   });
   return user && typeof user.content !== 'string' ? user.content : [];
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('files a person sends (local server)', () => {
@@ -196,6 +181,7 @@ describe('files a person sends (local server)', () => {
     await eventually(
       () => harness.app?.pool.busy === 0 && harness.app.queue.counts().pending === 0,
       'the pool to settle',
+      20_000,
     );
     expect(chat.replies()).toHaveLength(1);
     const requests = chat.requests();

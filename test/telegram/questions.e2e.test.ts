@@ -4,13 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { texts } from '../../src/texts/en.js';
 import { textMessageUpdate } from '../support/fake-bot-api.js';
 import { HTTP_TOOL, HttpTestMcpServer } from '../support/mcp/mcp-test-servers.js';
-import {
-  lastUserText,
-  type RecordedRequest,
-  reply,
-  type ScriptedReply,
-  toolResults,
-} from '../support/scripted-model-server.js';
+import { askingAgentFiles, askingModel } from '../support/question-fixtures.js';
 import { ALLOWED_USER, OTHER_ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
 
 // Questions and approvals with buttons on the local server: grammY long
@@ -19,46 +13,19 @@ import { ALLOWED_USER, OTHER_ALLOWED_USER, TelegramHarness } from '../support/te
 // types the answer; the running turn gets it.
 
 const STRANGER = { id: 999, first_name: 'Eve' };
-const COLOUR = {
-  question: 'Which colour should the logo be?',
-  header: 'Colour',
-  multiSelect: false,
-  options: [
-    { label: 'Red', description: 'Warm' },
-    { label: 'Blue', description: 'Calm' },
-  ],
-};
 
 let harness: TelegramHarness;
 let http: HttpTestMcpServer;
 let nextChat = 7100;
 
-/** The model's reply to a request: ask first, then say what the tool result was. */
-function respond(request: RecordedRequest): ScriptedReply {
-  const text = lastUserText(request);
-  const results = toolResults(request);
-  const last = results.at(-1);
-  if (last) return reply.text(`tool said: ${last.isError ? 'ERROR ' : ''}${last.text}`);
-  if (text.includes('pick a colour'))
-    return reply.toolUse('AskUserQuestion', { questions: [COLOUR] });
-  if (text.includes('look something up')) {
-    return reply.toolUse(`mcp__dir__${HTTP_TOOL}`, { key: 'API_TOKEN=hunter2hunter2 alpha' });
-  }
-  return reply.text(`echo: ${text}`);
-}
-
 beforeAll(async () => {
   http = await new HttpTestMcpServer().start();
   harness = await TelegramHarness.create();
-  await writeFile(
-    path.join(harness.agentDir, 'mcp.json'),
-    JSON.stringify({ mcpServers: { dir: { type: 'http', url: http.url } } }),
-  );
-  await writeFile(
-    path.join(harness.agentDir, 'policy.json'),
-    JSON.stringify({ tools: { mcp: { [`mcp__dir__${HTTP_TOOL}`]: 'ask' } } }),
-  );
-  harness.respond = respond;
+  for (const [name, content] of Object.entries(askingAgentFiles(http.url))) {
+    await writeFile(path.join(harness.agentDir, name), content);
+  }
+  // The model asks first, then says what the tool result was.
+  harness.respond = askingModel('API_TOKEN=hunter2hunter2 alpha');
   await harness.startApp();
 });
 
@@ -187,6 +154,30 @@ describe('questions with buttons (local server)', () => {
     // One request for the tool result, none for "Green, like grass" as a message of its own.
     expect(harness.model.messageRequests.length - turnsBefore).toBe(1);
     expect(harness.turnsAsking('Green, like grass')).toEqual([]);
+  });
+
+  it('answers once with a typed answer delivered again after a restart, and starts no turn for it', async () => {
+    const chat = privateChat();
+    chat.say('Please pick a colour');
+    await chat.question();
+    const answer = textMessageUpdate({
+      chatId: chat.chatId,
+      text: 'Teal, for the redelivery',
+      from: ALLOWED_USER,
+      updateId: 950_001,
+    });
+    harness.api.pushUpdate(answer);
+    await chat.waitForAnswer();
+    // The process stops before Telegram hears the update was taken, and Telegram delivers it again.
+    await harness.stopApp();
+    await harness.startApp();
+    harness.api.pushUpdate(answer);
+    chat.say('and then this');
+    await harness.api.waitFor(() => chat.answers().length >= 2, 30_000, 'the next answer');
+    expect(chat.answers()).toHaveLength(2);
+    expect(chat.answers()[0]).toContain('="Teal, for the redelivery"');
+    expect(harness.turnsAsking('and then this')).toHaveLength(1);
+    expect(harness.turnsAsking('Teal, for the redelivery')).toEqual([]);
   });
 
   it('asks before a tool set to "ask" runs, showing its input without secrets', async () => {

@@ -1,12 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
 import { SEND_FILE_TOOL_NAME } from '../../src/domain/outgoing-file.js';
 import { texts } from '../../src/texts/en.js';
-import { textMessageUpdate } from '../support/fake-bot-api.js';
 import { lastUserText, reply, toolResults } from '../support/scripted-model-server.js';
-import { ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
+import { eventually } from '../support/server-process.js';
+import { testChat } from '../support/telegram-chats.js';
+import { TelegramHarness } from '../support/telegram-harness.js';
 
 // Files out, end to end: the real Claude Code binary against the scripted
 // model writes a file and sends it with the runtime's in-process send_file
@@ -49,28 +49,7 @@ afterAll(async () => {
   await harness.close();
 });
 
-function chat() {
-  const chatId = nextChat++;
-  const replies = () =>
-    harness.api
-      .sentMessages(chatId)
-      .map((message) => message.text)
-      .filter((text) => !text.startsWith(DEFAULT_TEXTS.working));
-  return {
-    chatId,
-    say: (text: string) =>
-      harness.api.pushUpdate(textMessageUpdate({ chatId, text, from: ALLOWED_USER })),
-    replies,
-  };
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 50_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const chat = () => testChat(harness, nextChat++);
 
 /**
  * About 140,000 characters: more than four messages even as rich messages
@@ -105,6 +84,7 @@ describe('the agent sends a file', () => {
     await eventually(
       () => harness.api.sentFiles(c.chatId).length > 0 && harness.app?.pool.busy === 0,
       'the chart',
+      50_000,
     );
     expect(c.replies()).toEqual(['Here is the chart.']);
     const files = harness.api.sentFiles(c.chatId);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TEXTS } from '../../src/core/pipeline/conversation-worker.js';
 import { parseTelegramHtml, textMessageUpdate } from '../support/fake-bot-api.js';
 import { lastUserText, reply } from '../support/scripted-model-server.js';
+import { eventually } from '../support/server-process.js';
+import { expectStoppedThenCarriesOn, longMarkdown, testChat } from '../support/telegram-chats.js';
 import { ALLOWED_USER, OTHER_ALLOWED_USER, TelegramHarness } from '../support/telegram-harness.js';
 
 // Streamed answers (drafts) and rich messages, end to end: the local server
@@ -12,20 +13,6 @@ const SLOW_ANSWER =
   'The answer, written slowly: first a few words, then some more, and at last the end.';
 const TABLE_ANSWER =
   '## Prices\n\n| item | price |\n|:-----|------:|\n| tea | **3** |\n| cake | 5 |\n\nThat is all.';
-
-/** ~11,000 characters of Markdown with headings, bold text and code blocks. */
-function longMarkdown(): string {
-  const sections: string[] = [];
-  for (let index = 0; sections.join('\n\n').length < 11_000; index++) {
-    sections.push(
-      `## Section ${index}\n\nThis is **important point ${index}**, with \`inline code\` and _emphasis_.`,
-    );
-    sections.push(
-      `\`\`\`python\n${Array.from({ length: 10 }, (_, line) => `value_${line} = compute(${index}, ${line})  # step ${line}`).join('\n')}\n\`\`\``,
-    );
-  }
-  return sections.join('\n\n');
-}
 
 function respond(request: Parameters<TelegramHarness['respond']>[0]) {
   const text = lastUserText(request);
@@ -42,23 +29,8 @@ function respond(request: Parameters<TelegramHarness['respond']>[0]) {
 
 let nextChat = 7000;
 
-async function eventually(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 function chatWith(harness: TelegramHarness, chatId = nextChat++, from = ALLOWED_USER) {
-  const replies = () => harness.api.sentMessages(chatId).map((message) => message.text);
-  return {
-    chatId,
-    say: (text: string) => harness.api.pushUpdate(textMessageUpdate({ chatId, text, from })),
-    replies,
-    waitForReplies: (count: number, what = `${count} replies`) =>
-      harness.api.waitFor(() => replies().length >= count, 30_000, what),
-  };
+  return testChat(harness, chatId, { from, keepStatus: true });
 }
 
 /** Index in the call log of the first call that shows `text` in the chat (sent or edited in). */
@@ -126,16 +98,8 @@ describe('streamed answers and rich messages', () => {
     );
     const [draft] = harness.api.drafts(chat.chatId);
     harness.api.pushDraftStop(chat.chatId, draft?.draftId ?? 0);
-    await harness.api.waitFor(
-      () => chat.replies().includes(DEFAULT_TEXTS.stopped),
-      30_000,
-      'the stop reply',
-    );
-    // Stopped as /stop does: one "Stopped.", no "Nothing to stop".
-    expect(chat.replies()).toEqual([DEFAULT_TEXTS.stopped]);
-    chat.say('still there?');
-    await chat.waitForReplies(2);
-    expect(chat.replies()[1]).toMatch(/^echo: .*still there\?$/s);
+    // Stopped as /stop does.
+    await expectStoppedThenCarriesOn(harness, chat);
   });
 
   it('keeps drafting after flood control and never loses the answer', async () => {
@@ -180,7 +144,7 @@ describe('streamed answers and rich messages', () => {
     const chat = chatWith(harness);
     chat.say('long answer please');
     await chat.waitForReplies(1);
-    await eventually(() => harness.app?.pool.busy === 0, 'the worker');
+    await eventually(() => harness.app?.pool.busy === 0, 'the worker', 30_000);
     const sent = harness.api.sentMessages(chat.chatId);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.raw).toBe(longMarkdown());
@@ -225,6 +189,7 @@ describe('on a Bot API without rich messages', () => {
     await eventually(
       () => harness.api.sentMessages(chat.chatId).length >= 3 && harness.app?.pool.busy === 0,
       'the long reply',
+      30_000,
     );
     const sent = harness.api.sentMessages(chat.chatId);
     for (const message of sent) {

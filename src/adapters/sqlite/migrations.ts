@@ -152,4 +152,49 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE conversations ADD COLUMN last_good_entry TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'questions to the person and "always" approvals',
+    // One open question per conversation (a new one replaces it). selected is
+    // a JSON array of option indexes, answer the JSON StoredAnswer once given.
+    // Grants go with the session: resetSession (/new, expiry, the sweep) sets
+    // session_id to NULL and deleting the record ends the conversation, so
+    // the triggers forget its grants in the same transaction, whichever path
+    // resets it.
+    up: `
+      CREATE TABLE open_questions (
+        conversation_id TEXT PRIMARY KEY,
+        question_id TEXT NOT NULL,
+        options INTEGER NOT NULL,
+        multi_select INTEGER NOT NULL,
+        free_text INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        selected TEXT NOT NULL,
+        answer TEXT,
+        last_press TEXT,
+        answered_by TEXT
+      ) STRICT;
+
+      CREATE TABLE question_grants (
+        conversation_id TEXT NOT NULL,
+        grant_key TEXT NOT NULL,
+        granted_at INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, grant_key)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TRIGGER question_grants_forgotten_on_reset
+        AFTER UPDATE OF session_id ON conversations
+        WHEN NEW.session_id IS NULL
+      BEGIN
+        DELETE FROM question_grants WHERE conversation_id = NEW.conversation_id;
+      END;
+
+      CREATE TRIGGER question_grants_forgotten_on_delete
+        AFTER DELETE ON conversations
+      BEGIN
+        DELETE FROM question_grants WHERE conversation_id = OLD.conversation_id;
+      END;
+    `,
+  },
 ];

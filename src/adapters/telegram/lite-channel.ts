@@ -2,6 +2,7 @@ import type { ConversationRef } from '../../domain/conversation.js';
 import type { Channel, OutgoingPart, SendOptions } from '../../ports/channel.js';
 import { texts } from '../../texts/en.js';
 import { BotApiError, type BotApiLite } from './bot-api-lite.js';
+import { sendParameters, threadOf } from './send-parameters.js';
 import { splitTelegramHtml, TELEGRAM_MESSAGE_LIMIT } from './split-telegram-html.js';
 import { escapeHtml, htmlToPlainText } from './telegram-html.js';
 
@@ -118,24 +119,6 @@ function partOf(part: OutgoingPart): { html: string; text: string } {
     throw new TypeError('not a Telegram message part (expected html and text)');
   }
   return { html, text };
-}
-
-function threadOf(conversation: ConversationRef): { message_thread_id?: number } {
-  return conversation.threadId ? { message_thread_id: Number(conversation.threadId) } : {};
-}
-
-function sendParameters(conversation: ConversationRef, options: SendOptions) {
-  return {
-    ...threadOf(conversation),
-    ...(options.replyTo
-      ? {
-          reply_parameters: {
-            message_id: Number(options.replyTo),
-            allow_sending_without_reply: true,
-          },
-        }
-      : {}),
-  };
 }
 
 function described(error: unknown, pattern: RegExp): boolean {

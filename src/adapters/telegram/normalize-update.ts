@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { type AccessPolicy, isAllowed } from '../../domain/access-policy.js';
-import type { ConversationRef } from '../../domain/conversation.js';
 import {
   COMMANDS,
   type CommandName,
@@ -10,6 +9,7 @@ import {
 import { texts } from '../../texts/en.js';
 import { normalizeStoppedGeneration } from './stopped-generation.js';
 import { attachmentOf, replyContextOf } from './telegram-attachments.js';
+import { telegramConversation } from './telegram-conversation.js';
 
 /**
  * Turns a Telegram update into an InboundMessage, or says why it is ignored.
@@ -39,6 +39,11 @@ export interface NormalizeContext {
   tenant: string;
   access: AccessPolicy;
   now: number;
+  /**
+   * Take a group message as addressed to the bot without a mention or a
+   * reply: an item of an album another item of which was (album-intake.ts).
+   */
+  addressed?: boolean | undefined;
 }
 
 /** Who was refused by the access policy, for the operator's log. */
@@ -170,7 +175,12 @@ export function normalizeUpdate(update: unknown, context: NormalizeContext): Nor
   const entities = (message.text !== undefined ? message.entities : message.caption_entities) ?? [];
   const command = text !== undefined ? commandOf(text, entities, context.bot) : undefined;
   if (command === 'other-bot') return { action: 'ignore', reason: 'command for another bot' };
-  if (chatType === 'group' && !command && !addressesBot(message, text, entities, context.bot)) {
+  if (
+    chatType === 'group' &&
+    !command &&
+    !context.addressed &&
+    !addressesBot(message, text, entities, context.bot)
+  ) {
     return { action: 'ignore', reason: 'group message not addressed to the bot' };
   }
 
@@ -278,16 +288,7 @@ function baseMessage(
   chatType: 'private' | 'group',
   context: NormalizeContext,
 ): Omit<InboundMessage, 'body'> {
-  const conversation: ConversationRef = {
-    tenant: context.tenant,
-    channel: 'telegram',
-    chatId: String(message.chat.id),
-    // Only forum topics split a chat; in other supergroups the thread id of a
-    // reply chain is not a separate conversation.
-    ...(message.is_topic_message && message.message_thread_id !== undefined
-      ? { threadId: String(message.message_thread_id) }
-      : {}),
-  };
+  const conversation = telegramConversation(context.tenant, message);
   return {
     // Update ids are per bot: the bot's id keeps two bots on one store apart.
     id: `telegram:${context.bot.id}:${updateId}`,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type AccessPolicy, isAllowed } from '../../domain/access-policy.js';
 import { type ConversationRef, conversationId } from '../../domain/conversation.js';
 import type { ButtonAction } from '../../domain/person-questions.js';
+import { telegramConversation } from './telegram-conversation.js';
 
 /**
  * The callback data of a question's buttons, `q:<question id>:<action>`
@@ -77,15 +78,8 @@ export function parseButtonPress(
   const decoded = query.data === undefined ? undefined : decodeButtonData(query.data);
   if (!decoded || !query.message) return undefined;
   const { message } = query;
-  const conversation: ConversationRef = {
-    tenant: context.tenant,
-    channel: 'telegram',
-    chatId: String(message.chat.id),
-    // The same rule as for messages (normalize-update.ts): only forum topics split a chat.
-    ...(message.is_topic_message && message.message_thread_id !== undefined
-      ? { threadId: String(message.message_thread_id) }
-      : {}),
-  };
+  // The same rule as for messages: only forum topics split a chat.
+  const conversation = telegramConversation(context.tenant, message);
   const userId = String(query.from.id);
   return {
     callbackQueryId: query.id,

@@ -6,10 +6,12 @@ import type { Ingress } from '../../core/pipeline/ingress.js';
 import type { AccessPolicy } from '../../domain/access-policy.js';
 import { errorMessage } from '../../domain/errors.js';
 import { closeServer } from '../../lib/http-server.js';
+import type { AlbumGate } from '../../ports/album-gate.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { QuestionAnswers } from '../../ports/question-store.js';
 import type { RefusalLimiter } from '../../ports/refusal-limiter.js';
 import { texts } from '../../texts/en.js';
+import { ALLOWED_UPDATES } from './allowed-updates.js';
 import {
   botApiClientOptions,
   boundRetries,
@@ -53,6 +55,8 @@ export interface TelegramBotOptions {
   refusals?: RefusalLimiter | undefined;
   /** Where presses of question buttons go (see UpdateIntake); without it they are stale. */
   questions?: QuestionAnswers | undefined;
+  /** Albums in groups, taken whole when one item is for the bot (see UpdateIntake). */
+  albums?: AlbumGate | undefined;
 }
 
 export interface WebhookOptions {
@@ -111,6 +115,7 @@ export class TelegramBot {
       answerInBackground: true,
       refusals: options.refusals,
       questions: options.questions,
+      albums: options.albums,
     });
     this.bot.use(async (ctx) => {
       await this.handle(ctx.update);
@@ -193,6 +198,8 @@ export class TelegramBot {
         .start({
           drop_pending_updates: false,
           timeout: LONG_POLL_SECONDS,
+          // Named, not left to Telegram: an earlier webhook's narrower list would stick.
+          allowed_updates: ALLOWED_UPDATES,
           onStart: () => resolve(),
         })
         .catch((error: unknown) => {
@@ -232,7 +239,10 @@ export class TelegramBot {
       server.listen(webhook.port, webhook.host, () => resolve());
     });
     this.server = server;
-    await this.bot.api.setWebhook(webhook.url, { secret_token: webhook.secret });
+    await this.bot.api.setWebhook(webhook.url, {
+      secret_token: webhook.secret,
+      allowed_updates: ALLOWED_UPDATES,
+    });
     return (server.address() as AddressInfo).port;
   }
 

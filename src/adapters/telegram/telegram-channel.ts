@@ -27,6 +27,7 @@ import {
   retryAfterMs,
   richParts,
 } from './rich-messages.js';
+import { sendParameters, threadOf } from './send-parameters.js';
 import { closeQuestion, editQuestion, sendQuestion } from './telegram-questions.js';
 
 /**
@@ -477,31 +478,6 @@ export class TelegramChannel implements Channel {
       )
     );
   }
-}
-
-/** Forum topics: the thread a message belongs in. */
-function threadOf(conversation: ConversationRef): { message_thread_id?: number } {
-  return conversation.threadId ? { message_thread_id: Number(conversation.threadId) } : {};
-}
-
-function sendParameters(
-  conversation: ConversationRef,
-  options: SendOptions,
-): {
-  message_thread_id?: number;
-  reply_parameters?: { message_id: number; allow_sending_without_reply: boolean };
-} {
-  return {
-    ...threadOf(conversation),
-    ...(options.replyTo
-      ? {
-          reply_parameters: {
-            message_id: Number(options.replyTo),
-            allow_sending_without_reply: true,
-          },
-        }
-      : {}),
-  };
 }
 
 function isNotModified(error: unknown): boolean {

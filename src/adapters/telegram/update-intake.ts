@@ -2,12 +2,14 @@ import type { Ingress } from '../../core/pipeline/ingress.js';
 import type { AccessPolicy } from '../../domain/access-policy.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { InboundMessage } from '../../domain/inbound-message.js';
+import type { AlbumGate } from '../../ports/album-gate.js';
 import type { EnqueueResult } from '../../ports/job-queue.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { QuestionAnswers } from '../../ports/question-store.js';
 import type { RefusalLimiter } from '../../ports/refusal-limiter.js';
 import { texts } from '../../texts/en.js';
 import { MemoryRefusalLimiter } from '../memory/memory-refusal-limiter.js';
+import { heldAlbumItems, unaddressedAlbumItem } from './album-intake.js';
 import { answerPress, recordPress } from './button-press-intake.js';
 import { type BotIdentity, normalizeUpdate, type Refusal } from './normalize-update.js';
 import { parseButtonPress } from './question-buttons.js';
@@ -49,6 +51,11 @@ export interface UpdateIntakeOptions {
    * (button-press-intake.ts). Without it every button is answered as stale.
    */
   questions?: QuestionAnswers | undefined;
+  /**
+   * Albums in groups (album-intake.ts): the items of an album one item of
+   * which was for the bot are taken too. Without it only that item is.
+   */
+  albums?: AlbumGate | undefined;
 }
 
 /** What became of an update; the caller logs it and acknowledges it. */
@@ -93,12 +100,24 @@ export class UpdateIntake {
       if (!this.options.answerInBackground) await answering;
       return { action: 'ignored', updateId, reason: `question button: ${result}` };
     }
-    const normalized = normalizeUpdate(update, {
+    const context = {
       bot: this.options.identity(),
       tenant: this.options.tenant,
       access: this.options.access,
       now: this.now(),
-    });
+    };
+    let normalized = normalizeUpdate(update, context);
+    const { albums } = this.options;
+    // An item taken because its album was admitted: the album's held items went with that one.
+    let passedAlbumItem = false;
+    if (normalized.action === 'ignore' && albums) {
+      const item = await unaddressedAlbumItem(update, albums, () =>
+        normalizeUpdate(update, { ...context, addressed: true }),
+      );
+      if (item === 'held') return { action: 'ignored', updateId, reason: 'album item held back' };
+      if (item) normalized = { action: 'enqueue', message: item };
+      passedAlbumItem = item !== undefined;
+    }
     if (normalized.action === 'ignore') {
       const answering = this.answerStaleButton(update);
       if (!this.options.answerInBackground) await answering;
@@ -106,6 +125,11 @@ export class UpdateIntake {
     }
     if (normalized.refused && !(await this.answersRefusal(normalized.refused))) {
       return { action: 'ignored', updateId, reason: 'refused again within the quiet period' };
+    }
+    if (albums && !normalized.refused && !passedAlbumItem) {
+      for (const held of await heldAlbumItems(normalized.message, albums)) {
+        await this.options.ingress.accept(held);
+      }
     }
     const result = await this.options.ingress.accept(normalized.message);
     return { action: result, updateId, message: normalized.message };

@@ -103,19 +103,28 @@ describe('WorkspaceSyncTurnRunner', () => {
     expect(await exists(dir())).toBe(false);
   });
 
-  it('tells the person which files were not kept, after the answer (or the notice of a limit)', async () => {
+  it('tells the person which files were not kept, whatever the outcome (a notice beside the answer)', async () => {
     const store = new RecordingStore();
     store.saveReport = { notKept: ['big.bin'] };
     const inner = new FakeTurnRunner()
       .next(() => ({ text: 'done' }))
-      .next(() => ({ outcome: 'max_turns', errorMessage: texts.maxTurns }));
+      .next(() => ({ outcome: 'max_turns', errorMessage: texts.maxTurns }))
+      .next(() => ({ outcome: 'cancelled', notices: ['an earlier notice'] }));
     const runner = runnerWith(store, inner);
     const notice = texts.workspace.notKept(['big.bin'], 10, 5);
 
-    expect((await runner.runTurn({ conversation, prompt: 'a' })).text).toBe(`done\n\n${notice}`);
-    expect((await runner.runTurn({ conversation, prompt: 'b' })).errorMessage).toBe(
-      `${texts.maxTurns}\n\n${notice}`,
-    );
+    expect(await runner.runTurn({ conversation, prompt: 'a' })).toMatchObject({
+      text: 'done',
+      notices: [notice],
+    });
+    expect(await runner.runTurn({ conversation, prompt: 'b' })).toMatchObject({
+      errorMessage: texts.maxTurns,
+      notices: [notice],
+    });
+    expect(await runner.runTurn({ conversation, prompt: 'c' })).toMatchObject({
+      outcome: 'cancelled',
+      notices: ['an earlier notice', notice],
+    });
     expect(notice).toContain('`big.bin`');
   });
 
@@ -127,7 +136,8 @@ describe('WorkspaceSyncTurnRunner', () => {
       prompt: 'a',
     });
     expect(result.outcome).toBe('success');
-    expect(result.text).toBe(`done\n\n${texts.workspace.notSaved}`);
+    expect(result.text).toBe('done');
+    expect(result.notices).toEqual([texts.workspace.notSaved]);
     expect(await exists(dir())).toBe(false);
   });
 

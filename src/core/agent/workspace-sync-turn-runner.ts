@@ -43,8 +43,9 @@ export interface WorkspaceSyncOptions {
  * it, as it is from the transcript as it was.
  *
  * A save that fails, or keeps only part of the turn's files (limits), does
- * not fail the turn: the answer stands, and a note appended to it says which
- * files were not kept.
+ * not fail the turn: the answer stands, and a notice (`TurnResult.notices`,
+ * shown below the answer, "Stopped." or a limit's notice) says which files
+ * were not kept.
  *
  * `/new` leaves the files alone: like a working folder, they outlast a
  * conversation's memory; only expiry removes them.
@@ -148,14 +149,8 @@ function settled(result: TurnResult, request: TurnRequest): boolean {
   return !TurnAbandoned.isInstance(request.signal?.reason);
 }
 
+/** The notices join the result's own; the worker shows them whatever the outcome. */
 function withNotices(result: TurnResult, notices: string[]): TurnResult {
   if (notices.length === 0) return result;
-  const note = notices.join('\n\n');
-  if (result.outcome === 'success') {
-    return { ...result, text: result.text.trim() ? `${result.text.trim()}\n\n${note}` : note };
-  }
-  return {
-    ...result,
-    errorMessage: result.errorMessage ? `${result.errorMessage}\n\n${note}` : note,
-  };
+  return { ...result, notices: [...(result.notices ?? []), ...notices] };
 }

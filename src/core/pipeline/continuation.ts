@@ -47,6 +47,8 @@ export function continuationMessage(
   task: TaskRun,
   instruction: string,
   now: number,
+  /** The session the cut run kept: the continuation belongs to it alone. */
+  sessionId?: string | null,
 ): InboundMessage {
   const last = messages[messages.length - 1] as InboundMessage;
   const n = task.continuations + 1;
@@ -58,6 +60,11 @@ export function continuationMessage(
     sender: last.sender,
     receivedAt: now,
     body: { kind: 'text', text: instruction },
-    continuation: { of: task.of, n, startedAt: task.startedAt },
+    continuation: {
+      of: task.of,
+      n,
+      startedAt: task.startedAt,
+      ...(sessionId ? { sessionId } : {}),
+    },
   };
 }

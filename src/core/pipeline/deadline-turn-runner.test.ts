@@ -84,6 +84,8 @@ describe('DeadlineTurnRunner', () => {
       body: { kind: 'text', text: texts.continueInstruction },
       continuation: { of: message.id, n: 1 },
     });
+    // The session it continues, so that a /new before it drops it (stale-continuations.ts).
+    expect(queued?.message.continuation?.sessionId).toBe('session-1');
   });
 
   it('says nothing more on later runs, and ends the task with the deadline notice once continuations run out', async () => {
@@ -102,7 +104,12 @@ describe('DeadlineTurnRunner', () => {
     expect(second.errorMessage).toBeUndefined();
     const twice = sink.queued[0]?.message as InboundMessage;
     // The same task, counted on, started when the first run did.
-    expect(twice.continuation).toEqual({ of: first.id, n: 2, startedAt: 1_000 });
+    expect(twice.continuation).toEqual({
+      of: first.id,
+      n: 2,
+      startedAt: 1_000,
+      sessionId: 'session-1',
+    });
 
     const last = await runner().runTurn(request([twice]));
     expect(last).toMatchObject({ outcome: 'max_turns', errorMessage: texts.deadlineReached });

@@ -114,7 +114,13 @@ export class DeadlineTurnRunner implements TurnRunner {
     const sink = this.options.continuations;
     if (sink && task && task.continuations < max) {
       try {
-        const next = continuationMessage(messages, task, texts.continueInstruction, now());
+        const next = continuationMessage(
+          messages,
+          task,
+          texts.continueInstruction,
+          now(),
+          result.sessionId,
+        );
         await sink.enqueue(next, 'turn');
         logger.info('turn cut at the deadline; it goes on in a continuation', {
           ...log,

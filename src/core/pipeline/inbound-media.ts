@@ -252,7 +252,11 @@ function withTranscript(message: InboundMessage, what: string, transcript: strin
   return { ...message, body: { ...message.body, text } };
 }
 
-/** The answer with the notices below it, each its own paragraph. */
+/**
+ * The answer with the notices below it, each its own paragraph (the notices
+ * alone when there is no answer). The worker's one way of adding notices:
+ * the media's and the turn's (`TurnResult.notices`).
+ */
 export function withNotices(answer: string, notices: readonly string[]): string {
-  return [answer, ...notices].join('\n\n');
+  return [answer, ...notices].filter((paragraph) => paragraph !== '').join('\n\n');
 }

@@ -39,6 +39,8 @@ export const HANDLER_ENV = {
    * invocation (a continuation on its lane); default 3 (worker).
    */
   maxContinuations: 'MAX_CONTINUATIONS',
+  /** Minutes a question to the person waits (worker; src/config/question-settings.ts). */
+  questionTimeoutMinutes: 'QUESTION_TIMEOUT_MINUTES',
   /** The parked queue the dead-letter consumer moves dead letters to (redrive source). */
   parkedQueueUrl: 'PARKED_QUEUE_URL',
   botTokenSecretArn: 'TELEGRAM_BOT_TOKEN_SECRET_ARN',

@@ -35,6 +35,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { DynamoAlbumGate } from '../../adapters/aws/dynamo-album-gate.js';
 import { DynamoConversationIndex } from '../../adapters/aws/dynamo-conversation-index.js';
 import { DynamoQuestionStore } from '../../adapters/aws/dynamo-question-store.js';
 import { DynamoRefusalLimiter } from '../../adapters/aws/dynamo-refusal-limiter.js';
@@ -182,6 +183,8 @@ export function createIngressHandler(options: IngressHandlerOptions = {}): Ingre
             now,
             refusals,
             questions,
+            // An album's items may reach other instances: remembered in the table.
+            albums: new DynamoAlbumGate({ client: dynamo, tableName, now }),
           });
         })();
         // A failure is not cached: the next request tries again.

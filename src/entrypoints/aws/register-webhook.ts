@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Api, GrammyError, HttpError } from 'grammy';
+import { ALLOWED_UPDATES } from '../../adapters/telegram/allowed-updates.js';
 import { BOT_COMMANDS } from '../../adapters/telegram/telegram-bot.js';
 import { AgentError } from '../../domain/errors.js';
 
@@ -20,14 +21,8 @@ import { AgentError } from '../../domain/errors.js';
  * points it at another Bot API server (tests, a self-hosted one).
  */
 
-/** The update types the bot handles (src/adapters/telegram/normalize-update.ts); Telegram sends no others. */
-export const ALLOWED_UPDATES = [
-  'message',
-  'edited_message',
-  'callback_query',
-  // The stop button of an answer's draft (stopped-generation.ts).
-  'stopped_message_generation',
-] as const;
+/** The update types the bot handles, as local polling asks for them too; Telegram sends no others. */
+export { ALLOWED_UPDATES };
 
 const USAGE = `Usage: register-webhook --url <https url> [options]
        register-webhook --delete [options]

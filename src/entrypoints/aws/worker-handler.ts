@@ -36,6 +36,7 @@ import {
   type WorkerTexts,
 } from '../../core/pipeline/conversation-worker.js';
 import { DeadlineTurnRunner } from '../../core/pipeline/deadline-turn-runner.js';
+import { StaleContinuations } from '../../core/pipeline/stale-continuations.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import { type LambdaLogger, lambdaLogger } from './lambda-logger.js';
@@ -137,7 +138,8 @@ export function createWorker(options: WorkerOptions = {}): LambdaWorker {
       logger,
     });
     const processor = new SqsRecordProcessor({
-      worker,
+      // A continuation overtaken by a /new (or expiry) ends quietly, unrun.
+      worker: new StaleContinuations(worker, { conversations: c.conversations, logger }),
       lease: c.lease,
       attempts: c.attempts,
       outbox: c.outbox,
