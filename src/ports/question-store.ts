@@ -4,8 +4,9 @@ import type { ButtonAction } from '../domain/person-questions.js';
  * The durable meeting point of a question and its answer: the worker running
  * the turn opens a question, the ingress records a button press or a text
  * answer, the worker sees it. One question per conversation at a time.
- * In memory locally (one process); DynamoDB on AWS, where the press reaches
- * the ingress Lambda while the turn runs in a worker Lambda.
+ * In the SQLite file locally (so a restart forgets no open question and no
+ * grant); DynamoDB on AWS, where the press reaches the ingress Lambda while
+ * the turn runs in a worker Lambda.
  *
  * A question's id is random and unguessable, and every press is matched to
  * the conversation of the chat it came from: a button's data cannot answer

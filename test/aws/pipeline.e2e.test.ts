@@ -186,7 +186,7 @@ describe('AWS pipeline', () => {
         const { response } = await pipeline.deliver(worker, 7_000);
         expect(failures(response)).toEqual([]);
       },
-      { deadlineMarginMs: 3_000, minTurnMs: 1_000 },
+      { deadlineMarginMs: 3_000, minTurnMs: 1_000, env: { MAX_CONTINUATIONS: '0' } },
     );
     expect(pipeline.sentTexts(chatId)).toEqual([texts.deadlineReached]);
     const record = await new DynamoConversationIndex(pipeline.table).get('e2e:telegram:102:-');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { OpenQuestion, QuestionStore } from '../../src/ports/question-store.js';
 
-/** What every QuestionStore promises (in memory and DynamoDB). */
+/** What every QuestionStore promises (in memory, SQLite and DynamoDB). */
 export function questionStoreContract(name: string, make: () => QuestionStore): void {
   const open = (overrides: Partial<OpenQuestion> = {}): OpenQuestion => ({
     id: randomUUID(),

@@ -14,10 +14,10 @@ interface Entry {
 }
 
 /**
- * Questions for one process: the local server, where the bot that takes the
- * press and the worker running the turn share memory. A waiting turn is woken
- * at once. "Always" approvals last as long as the process; after a restart
- * the person is asked again, which errs on the safe side.
+ * Questions for one process whose state may go with it (tests, embedding):
+ * the bot that takes the press and the worker running the turn share memory.
+ * A waiting turn is woken at once. "Always" approvals last as long as the
+ * process. The local server keeps them in SQLite (SqliteQuestionStore).
  */
 export class InMemoryQuestionStore implements QuestionStore {
   private readonly questions = new Map<string, Entry>();
