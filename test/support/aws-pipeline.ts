@@ -61,12 +61,12 @@ export interface AwsPipelineOptions {
 }
 
 /** Worker options over the defaults: `env` is merged, `queue` feeds another queue. */
-export type WorkerOverrides = Partial<Omit<WorkerOptions, 'env'>> & {
+type WorkerOverrides = Partial<Omit<WorkerOptions, 'env'>> & {
   env?: Record<string, string>;
   queue?: SqsEmulator;
 };
 
-export type Delivery = Awaited<ReturnType<SqsEmulator['deliver']>>;
+type Delivery = Awaited<ReturnType<SqsEmulator['deliver']>>;
 
 export interface AwsPipeline {
   aws: AwsEmulators;

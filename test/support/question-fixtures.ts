@@ -28,13 +28,13 @@ export function choiceQuestion(
   };
 }
 
-export const COLOUR_QUESTION = choiceQuestion('Which colour should the logo be?', 'Colour', {
+const COLOUR_QUESTION = choiceQuestion('Which colour should the logo be?', 'Colour', {
   Red: 'Warm',
   Blue: 'Calm',
 });
 
 /** The `dir` server's HTTP tool, as the agent names it. */
-export const ASKED_TOOL = `mcp__dir__${HTTP_TOOL}`;
+const ASKED_TOOL = `mcp__dir__${HTTP_TOOL}`;
 
 /** Agent files: the HTTP MCP server at `url` as `dir`, its tool to be approved by the person. */
 export function askingAgentFiles(url: string): Record<string, string> {
