@@ -298,6 +298,31 @@ describe('SqsRecordProcessor', () => {
     expect(channel.sent).toEqual([]);
   });
 
+  it("holds an album's first item back until its siblings can have arrived, then answers them in one turn", async () => {
+    const photo = (id: string, receivedAt: number): InboundMessage => ({
+      ...testMessage({ chatId: 12, text: `photo ${id}` }),
+      mediaGroupId: 'album-1',
+      receivedAt,
+    });
+    const young = jobRecord('turn', photo('a', NOW - 400));
+    await expect(processor().processRecord(young)).rejects.toThrow('album held back');
+    // Back after the rest of the 1.5 s wait, rounded up to SQS's whole seconds.
+    expect(visibility.changes).toEqual([{ messageId: young.messageId, seconds: 2 }]);
+    expect(handled).toBe(0);
+    expect(lease.acquired).toEqual([]);
+
+    visibility.changes.length = 0;
+    const records = [
+      jobRecord('turn', photo('a', NOW - 1_600), 2),
+      jobRecord('turn', photo('b', NOW - 1_300), 1),
+      jobRecord('turn', photo('c', NOW - 1_200), 1),
+    ];
+    const response = await processor().process(records);
+    expect(failures(response)).toEqual([]);
+    expect(handled).toBe(1);
+    expect(runner.prompts).toEqual(['photo a\n\nphoto b\n\nphoto c']);
+  });
+
   it('does not start a turn with too little of the invocation left', async () => {
     const record = jobRecord('turn', testMessage());
     const late = processor({ now: () => DEADLINE_AT - 10_000 });

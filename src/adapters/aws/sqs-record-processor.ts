@@ -50,6 +50,7 @@ import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { BatchInput, BatchResult } from '../../core/pipeline/conversation-worker.js';
 import { conversationId } from '../../domain/conversation.js';
 import { AgentError, errorMessage } from '../../domain/errors.js';
+import { holdBackMs } from '../../domain/inbound-message.js';
 import type { ConversationLease, Lease } from '../../ports/conversation-lease.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { ReplyOutbox } from '../../ports/reply-outbox.js';
@@ -202,6 +203,21 @@ export class SqsRecordProcessor {
       ...(records.length > 1 ? { messages: records.length } : {}),
     };
     const { lease: leases, deadlineAt, endsAt, owner } = this.#options;
+
+    if (kind === 'turn') {
+      // An album's items arrive as separate updates within about a second.
+      // The worker cannot fetch the ones still on their way (SQS hands out
+      // none of a group's messages while one is in flight), so a young album
+      // item goes back for the rest of the wait and returns with its
+      // siblings behind it, as locally the queue holds it back. Capped, so a
+      // clock skew between the ingress and the worker cannot hold it longer.
+      const holdBack = holdBackMs(message);
+      const waitMs = Math.min(holdBack, message.receivedAt + holdBack - this.#now());
+      if (waitMs > 0) {
+        logger.info('an album has just begun; waiting for the rest of it', { ...log, waitMs });
+        return this.#fail(record, Math.ceil(waitMs / 1000), 'album held back');
+      }
+    }
 
     let lease: Lease | null = null;
     if (kind === 'turn') {
