@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { testConversation } from '../../../test/support/inbound-messages.js';
 import { defaultPolicy } from '../../config/agent-config.js';
 import { SEND_FILE_TOOL_NAME } from '../../domain/outgoing-file.js';
@@ -130,6 +130,49 @@ describe('send_file', () => {
     expect(await sweepStagedFiles(sweepRoot)).toBe(0);
     expect(await sweepStagedFiles(sweepRoot, { now: Date.now() + 8 * 24 * 3600_000 })).toBe(1);
     await expect(readFile(left.files()[0]?.path ?? '')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('never sends the target of a link swapped into the path while it checks and opens it', async () => {
+    // Another process swaps race.txt between a file of the workspace and a
+    // link to a file outside it, as fast as it can, while the tool sends it
+    // again and again. Without the check on the opened file a path approved
+    // as the workspace file gets opened as the link's target now and then.
+    const raced = path.join(workspace, 'race.txt');
+    const swapper = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+         const [p, target] = process.argv.slice(1);
+         for (;;) {
+           try { fs.rmSync(p, { force: true }); fs.writeFileSync(p, 'public'); } catch {}
+           try { fs.rmSync(p, { force: true }); fs.symlinkSync(target, p); } catch {}
+         }`,
+        raced,
+        outside,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      await vi.waitFor(() => lstat(raced), { timeout: 10_000, interval: 5 });
+      const sent: string[] = [];
+      let refused = 0;
+      // Until each side of the race has been seen often (bounded).
+      for (let i = 0; i < 5_000 && (sent.length < 100 || refused < 100); i++) {
+        const turnStaging = new TurnFileStaging(stagingRoot, testConversation(2));
+        const result = await sendFile({ path: 'race.txt' }, { workspace, staging: turnStaging });
+        if (result.isError) refused++;
+        for (const file of turnStaging.files()) sent.push(await readFile(file.path, 'utf8'));
+        await turnStaging.discard();
+      }
+      expect(sent).not.toContain('secret');
+      // Both sides of the race were seen, or the test proved nothing.
+      expect(sent.length).toBeGreaterThan(0);
+      expect(refused).toBeGreaterThan(0);
+    } finally {
+      swapper.kill('SIGKILL');
+      await rm(raced, { force: true });
+    }
   });
 
   it('is an in-process MCP server named chat with the send_file tool', () => {
