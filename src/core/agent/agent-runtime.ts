@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type Options,
   query,
   type SDKAssistantMessageError,
   type SDKMessage,
@@ -17,29 +16,26 @@ import {
 } from '../../domain/conversation.js';
 import { errorMessage } from '../../domain/errors.js';
 import { SEND_FILE_SERVER } from '../../domain/outgoing-file.js';
-import type { TurnInteraction } from '../../domain/person-questions.js';
-import { TurnAbandoned, type TurnRequest, type TurnResult } from '../../domain/turn.js';
+import type { TurnRequest, TurnResult } from '../../domain/turn.js';
 import type { ConversationIndex, ConversationRecord } from '../../ports/conversation-index.js';
-import { VersionConflictError } from '../../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
 import { texts } from '../../texts/en.js';
-import { agentEnvironment } from './agent-environment.js';
 import { sweepStagedFiles, TurnFileStaging } from './file-staging.js';
 import { reportUnavailableMcpServers } from './mcp-status-report.js';
 import { type ModelAccess, modelEnvironment, upstreamFor } from './model-access.js';
 import { type ModelFailureSettings, modelFailureSettings } from './model-failure.js';
 import { ModelGateway } from './model-gateway.js';
-import { claudeCodeSpawner, detectProcessSandbox, type ProcessSandbox } from './process-sandbox.js';
+import { detectProcessSandbox, type ProcessSandbox } from './process-sandbox.js';
 import { ProjectKeyRecorder } from './project-key-recorder.js';
-import { configuredSecrets } from './redact-input.js';
-import { createSendFileServer } from './send-file-tool.js';
-import { createSkillsPlugin, SKILLS_PLUGIN_NAME } from './skills-plugin.js';
+import { queryOptions, type TurnSetup } from './query-options.js';
+import { createSkillsPlugin } from './skills-plugin.js';
 import { sweepStaleTurnDirs, turnDirPrefix } from './temp-sweep.js';
-import { skillReadRoots, ToolPolicy } from './tool-policy.js';
+import { ToolPolicy } from './tool-policy.js';
 import { type TurnInput, turnInput } from './turn-attachments.js';
 import { turnBudget } from './turn-budget.js';
 import { modelWasUnavailable, outcomeOf, turnCost, userMessageFor } from './turn-outcome.js';
+import { isKept, TurnRecorder } from './turn-record.js';
 import { ensureWorkspace } from './workspace.js';
 
 export interface AgentRuntimeOptions {
@@ -78,6 +74,7 @@ export interface AgentRuntimeOptions {
 export class AgentRuntime implements TurnRunner {
   private readonly gateway: ModelGateway;
   private readonly toolPolicy: ToolPolicy;
+  private readonly recorder: TurnRecorder;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly ttlMs: number;
@@ -97,6 +94,11 @@ export class AgentRuntime implements TurnRunner {
       idleTimeoutMs: this.failure.idleTimeoutMs,
     });
     this.toolPolicy = new ToolPolicy(options.config.policy);
+    this.recorder = new TurnRecorder({
+      conversations: options.conversations,
+      sessionStore: options.sessionStore,
+      logger: this.logger,
+    });
   }
 
   /** Starts the model gateway and lays out the skills plugin; the first turn calls it if nobody did. */
@@ -270,47 +272,16 @@ export class AgentRuntime implements TurnRunner {
       at: this.now(),
       ttlMs: this.ttlMs,
     };
-    // A turn abandoned by a shutdown runs again: like a failed attempt, it must
-    // not move the resume point past the person's message.
-    const abandoned = TurnAbandoned.isInstance(request.signal?.reason);
-    const kept = outcome !== 'error' && outcome !== 'model_unavailable' && !abandoned;
+    const kept = isKept(outcome, request.signal?.reason);
     // The files of a turn that is not kept go nowhere: its rerun sends its own.
     const files = kept ? staging?.files() : await staging?.discard(this.logger);
-    if (kept) {
-      // A settled turn (answered, stopped, cut at a limit) is kept, and the
-      // next turn resumes at its last entry.
-      if (sessionId && store.projectKey) {
-        const sameSession = sessionId === record?.sessionId;
-        await this.record(id, record, {
-          sessionId,
-          projectKey: store.projectKey,
-          lastGoodEntry:
-            store.lastChainEntry ?? (sameSession ? record?.lastGoodEntry : undefined) ?? null,
-          ...usageRecord,
-        });
-      }
-    } else if (record?.sessionId && record.projectKey) {
-      // A failed turn is retried (or sent again by the person): its usage
-      // counts, but the conversation stays where the last settled turn left
-      // it, so the model sees the message once.
-      await this.record(id, record, {
-        sessionId: record.sessionId,
-        projectKey: record.projectKey,
-        lastGoodEntry: record.lastGoodEntry,
-        ...usageRecord,
-      });
-    } else if (sessionId && store.projectKey) {
-      // The conversation's first turn failed: nothing of its session is worth
-      // resuming, and the retry starts afresh. What it wrote goes.
-      await this.options.sessionStore
-        .delete?.({ projectKey: store.projectKey, sessionId })
-        ?.catch((error: unknown) =>
-          this.logger.warn('could not delete a failed first session', {
-            conversationId: id,
-            error: errorMessage(error),
-          }),
-        );
-    }
+    await this.recorder.record({
+      id,
+      before: record,
+      kept,
+      session: { sessionId, projectKey: store.projectKey, lastChainEntry: store.lastChainEntry },
+      usage: usageRecord,
+    });
 
     return {
       outcome,
@@ -353,112 +324,20 @@ export class AgentRuntime implements TurnRunner {
     return this.options.conversations.get(id);
   }
 
-  private async record(
-    id: string,
-    before: ConversationRecord | null,
-    turn: Parameters<ConversationIndex['recordTurn']>[1],
-  ): Promise<void> {
-    try {
-      await this.options.conversations.recordTurn(id, turn, before?.version ?? null);
-    } catch (error) {
-      if (!VersionConflictError.isInstance(error)) throw error;
-      // Something else wrote meanwhile (a /new, say). The turn did happen, so
-      // its usage counts; take the newer record as the base and write again.
-      this.logger.warn('conversation changed during the turn; recording on the newer version', {
-        conversationId: id,
-      });
-      const latest = await this.options.conversations.get(id);
-      await this.options.conversations.recordTurn(id, turn, latest?.version ?? null);
-    }
-  }
-
-  /** What an approval must never show: the configured secrets and the model key (redact-input.ts). */
-  private approvalSecrets(): string[] {
-    const { config, modelAccess } = this.options;
-    return [
-      ...configuredSecrets(config.mcpServers),
-      ...(modelAccess.provider === 'anthropic' ? [modelAccess.apiKey] : []),
-    ];
-  }
-
-  private queryOptions(turn: {
-    cwd: string;
-    configDir: string;
-    resume: string | undefined;
-    resumeAt: string | undefined;
-    store: SessionStore;
-    abort: AbortController;
-    grantEnv: Record<string, string>;
-    maxBudgetUsd: number;
-    staging?: TurnFileStaging | undefined;
-    interaction?: TurnInteraction | undefined;
-  }): Options {
-    const { config } = this.options;
-    const skills = this.skillsPlugin
-      ? config.skills.map((skill) => `${SKILLS_PLUGIN_NAME}:${skill.name}`)
-      : [];
-    return {
-      cwd: turn.cwd,
-      resume: turn.resume,
-      ...(turn.resumeAt && { resumeSessionAt: turn.resumeAt }),
-      sessionStore: turn.store,
-      abortController: turn.abort,
-      env: agentEnvironment({
-        configDir: turn.configDir,
-        modelEnv: turn.grantEnv,
-        path: process.env.PATH,
-        mcpTimeoutMs: config.policy.mcpConnectTimeoutMs,
+  private queryOptions(turn: TurnSetup) {
+    return queryOptions(
+      {
+        config: this.options.config,
+        modelAccess: this.options.modelAccess,
+        model: this.options.model,
         maxRetries: this.failure.maxRetries,
-      }),
-      model: this.options.model,
-      systemPrompt: config.systemPrompt,
-      agents: config.agents,
-      mcpServers: {
-        ...config.mcpServers,
-        // In this process: it copies a workspace file for the answer to take along.
-        ...(turn.staging && {
-          [SEND_FILE_SERVER]: createSendFileServer({ workspace: turn.cwd, staging: turn.staging }),
-        }),
-      },
-      // Over stdin, not the command line, where any process could read their headers and env.
-      mcpServersDelivery: 'initialize',
-      plugins: this.skillsPlugin ? [{ type: 'local', path: this.skillsPlugin }] : [],
-      // Only the agent directory's skills; Claude Code's bundled ones are not for a chat.
-      skills,
-      ...this.toolPolicy.queryOptions({
-        scope: {
-          workspace: turn.cwd,
-          readOnly: skillReadRoots(this.skillsPlugin, config.skillsDir),
-        },
-        configDir: turn.configDir,
-        skills: skills.length > 0,
-        insideSandbox: this.processSandbox?.kind === 'bubblewrap',
+        toolPolicy: this.toolPolicy,
+        skillsPlugin: this.skillsPlugin,
+        processSandbox: this.processSandbox,
         logger: this.logger,
-        // AskUserQuestion and approvals of tools set to `ask` (user-questions.ts).
-        interaction: turn.interaction,
-        secrets: this.approvalSecrets(),
-        signal: turn.abort.signal,
-      }),
-      maxTurns: config.policy.maxTurns,
-      maxBudgetUsd: turn.maxBudgetUsd,
-      // No settings files from the machine: the agent directory is the whole configuration.
-      settingSources: [],
-      // The model's text as it is written (stream_event messages to onMessage): answer drafts.
-      includePartialMessages: true,
-      stderr: (data) => this.logger.debug('claude code stderr', { data: data.trimEnd() }),
-      ...(this.processSandbox && {
-        spawnClaudeCodeProcess: claudeCodeSpawner(this.processSandbox, {
-          readWrite: [turn.cwd, turn.configDir],
-          readOnly: [
-            config.dir,
-            ...(this.skillsPlugin ? [this.skillsPlugin] : []),
-            ...(config.skillsDir ? [config.skillsDir] : []),
-          ],
-          mcpServers: config.mcpServers,
-          onStderr: (data) => this.logger.debug('claude code stderr', { data: data.trimEnd() }),
-        }),
-      }),
-    };
+      },
+      turn,
+    );
   }
 }
 
