@@ -53,6 +53,11 @@ export interface TurnInteraction {
   ask(question: PersonQuestion, options?: AskOptions): Promise<PersonAnswer>;
   /** Whether the person allowed `key` "always" in this conversation. */
   isGranted(key: string): Promise<boolean>;
-  /** Remembers an "always" for this conversation (until `/new`). */
+  /** Remembers an "always" for this conversation (until `/new` or expiry). */
   grant(key: string): Promise<void>;
+  /**
+   * Forgets every "always" of this conversation: the runtime calls it when
+   * the conversation has expired and starts afresh, as `/new` would.
+   */
+  forgetGrants?(): Promise<void>;
 }

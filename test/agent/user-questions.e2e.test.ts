@@ -256,6 +256,27 @@ describe('tools set to "ask"', () => {
     expect((await afterNew).outcome).toBe('success');
   });
 
+  it('forgets "Always" when the conversation expires and starts afresh, as /new does', async () => {
+    // The in-memory store keeps grants until told: the runtime must tell it.
+    const { conversation, channel, interaction, press } = setup();
+    fixture.model.enqueue(lookup('toolu_granted', 'one'), reply.text('One.'));
+    const first = fixture.newRuntime().runTurn({ conversation, prompt: 'one', interaction });
+    expect(await press(1, texts.questions.allowAlways)).toBe('chosen');
+    expect((await first).outcome).toBe('success');
+
+    // A month later: the conversation has expired.
+    const later = Date.now() + 30 * 86_400_000;
+    fixture.model.enqueue(lookup('toolu_expired', 'two'), reply.text('Two.'));
+    const afterExpiry = fixture
+      .newRuntime({ now: () => later })
+      .runTurn({ conversation, prompt: 'two', interaction });
+    expect(await press(2, texts.questions.allowOnce)).toBe('chosen');
+    const result = await afterExpiry;
+    expect(result.outcome).toBe('success');
+    expect(result.startedSession).toBe(true);
+    expect(channel.shown).toHaveLength(2);
+  });
+
   it('stays refused where nobody can be asked, and AskUserQuestion is not offered', async () => {
     const conversation = setup().conversation;
     fixture.model.enqueue(

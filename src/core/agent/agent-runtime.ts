@@ -155,7 +155,7 @@ export class AgentRuntime implements TurnRunner {
     await this.start();
     const startedAt = this.now();
     const id = conversationId(request.conversation);
-    const record = await this.currentRecord(id, startedAt);
+    const record = await this.currentRecord(id, startedAt, request);
     const resume = record?.sessionId ?? undefined;
     // Resume where the last settled turn ended: a failed attempt's entries
     // after it (its copy of this very prompt, when this is a retry) drop out.
@@ -309,8 +309,17 @@ export class AgentRuntime implements TurnRunner {
     );
   }
 
-  /** The conversation's record, after starting it afresh if it has expired. */
-  private async currentRecord(id: string, now: number): Promise<ConversationRecord | null> {
+  /**
+   * The conversation's record, after starting it afresh if it has expired:
+   * like `/new`, that also forgets its "always" approvals (locally the
+   * database does it with the reset; the DynamoDB grants have a TTL of
+   * their own, so they are cleared here).
+   */
+  private async currentRecord(
+    id: string,
+    now: number,
+    request: TurnRequest,
+  ): Promise<ConversationRecord | null> {
     const record = await this.options.conversations.get(id);
     if (!record?.sessionId || record.expiresAt > now) return record;
     this.logger.info('conversation expired; starting a fresh session', { conversationId: id });
@@ -321,6 +330,7 @@ export class AgentRuntime implements TurnRunner {
       });
     }
     await this.options.conversations.resetSession(id);
+    await request.interaction?.forgetGrants?.();
     return this.options.conversations.get(id);
   }
 

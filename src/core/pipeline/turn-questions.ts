@@ -69,6 +69,10 @@ export class TurnQuestions implements TurnInteraction {
     return this.options.store.addGrant(this.id, grantKey(key));
   }
 
+  forgetGrants(): Promise<void> {
+    return this.options.store.clearGrants(this.id);
+  }
+
   private async askNow(question: PersonQuestion, options: AskOptions): Promise<PersonAnswer> {
     const { channel, store, conversation } = this.options;
     const { signal, until } = options;
