@@ -37,6 +37,43 @@ export interface QuestionState {
 /** What became of a press: recorded (and how), or stale (no such open question in this chat). */
 export type PressResult = 'chosen' | 'selected' | 'unselected' | 'done' | 'stale';
 
+/** What a press that fits its question records, and what it is reported as. */
+export interface PressEffect {
+  result: Exclude<PressResult, 'stale'>;
+  change: { answer: StoredAnswer } | { selected: number[] };
+}
+
+/**
+ * The rules of a press on an open question, for stores that read the
+ * question before they write (the DynamoDB store states the same rules as
+ * conditions of its writes): Done ends a multi-select question with what is
+ * selected, an option answers a single-choice question or toggles on a
+ * multi-select one; anything else (an option that does not exist, a button
+ * of the other kind) is stale.
+ */
+export function pressEffect(
+  question: Pick<OpenQuestion, 'options' | 'multiSelect'>,
+  selected: readonly number[],
+  action: ButtonAction,
+): PressEffect | 'stale' {
+  if (action.type === 'done') {
+    if (!question.multiSelect) return 'stale';
+    return { result: 'done', change: { answer: { kind: 'chosen', indexes: [...selected] } } };
+  }
+  const { index } = action;
+  if (!Number.isInteger(index) || index < 0 || index >= question.options) return 'stale';
+  if (action.type === 'choose') {
+    if (question.multiSelect) return 'stale';
+    return { result: 'chosen', change: { answer: { kind: 'chosen', indexes: [index] } } };
+  }
+  if (!question.multiSelect) return 'stale';
+  const on = selected.includes(index);
+  const next = on
+    ? selected.filter((chosen) => chosen !== index)
+    : [...selected, index].sort((a, b) => a - b);
+  return { result: on ? 'unselected' : 'selected', change: { selected: next } };
+}
+
 /** The ingress's side: record what the person did. */
 export interface QuestionAnswers {
   /**

@@ -1,9 +1,10 @@
 import type { ButtonAction } from '../../domain/person-questions.js';
-import type {
-  OpenQuestion,
-  PressResult,
-  QuestionState,
-  QuestionStore,
+import {
+  type OpenQuestion,
+  type PressResult,
+  pressEffect,
+  type QuestionState,
+  type QuestionStore,
 } from '../../ports/question-store.js';
 
 interface Entry {
@@ -44,28 +45,10 @@ export class InMemoryQuestionStore implements QuestionStore {
   ): Promise<PressResult> {
     const entry = this.openEntry(conversationId, questionId);
     if (!entry || entry.lastPress === pressId) return 'stale';
-    const { question, state } = entry;
-    if (action.type === 'done') {
-      if (!question.multiSelect) return 'stale';
-      return this.update(entry, pressId, { answer: { kind: 'chosen', indexes: state.selected } })
-        ? 'done'
-        : 'stale';
-    }
-    if (!Number.isInteger(action.index) || action.index < 0 || action.index >= question.options) {
-      return 'stale';
-    }
-    if (action.type === 'choose') {
-      if (question.multiSelect) return 'stale';
-      this.update(entry, pressId, { answer: { kind: 'chosen', indexes: [action.index] } });
-      return 'chosen';
-    }
-    if (!question.multiSelect) return 'stale';
-    const on = state.selected.includes(action.index);
-    const selected = on
-      ? state.selected.filter((index) => index !== action.index)
-      : [...state.selected, action.index].sort((a, b) => a - b);
-    this.update(entry, pressId, { selected });
-    return on ? 'unselected' : 'selected';
+    const effect = pressEffect(entry.question, entry.state.selected, action);
+    if (effect === 'stale') return 'stale';
+    this.update(entry, pressId, effect.change);
+    return effect.result;
   }
 
   async answerText(conversationId: string, text: string, messageId: string): Promise<boolean> {

@@ -1,10 +1,11 @@
 import type { ButtonAction } from '../../domain/person-questions.js';
-import type {
-  OpenQuestion,
-  PressResult,
-  QuestionState,
-  QuestionStore,
-  StoredAnswer,
+import {
+  type OpenQuestion,
+  type PressResult,
+  pressEffect,
+  type QuestionState,
+  type QuestionStore,
+  type StoredAnswer,
 } from '../../ports/question-store.js';
 import { migrate, type SqliteDatabase } from './database.js';
 
@@ -131,30 +132,14 @@ export class SqliteQuestionStore implements QuestionStore {
     const row = this.statements.get.get(conversationId);
     if (!row || row.question_id !== questionId || row.last_press === pressId) return 'stale';
     if (row.answer !== null || row.expires_at <= this.now()) return 'stale';
-    const multiSelect = row.multi_select === 1;
-    const selected = JSON.parse(row.selected) as number[];
-    if (action.type === 'done') {
-      if (!multiSelect) return 'stale';
-      return this.write(row, { answer: { kind: 'chosen', indexes: selected } }, { pressId })
-        ? 'done'
-        : 'stale';
-    }
-    if (!Number.isInteger(action.index) || action.index < 0 || action.index >= row.options) {
-      return 'stale';
-    }
-    if (action.type === 'choose') {
-      if (multiSelect) return 'stale';
-      return this.write(row, { answer: { kind: 'chosen', indexes: [action.index] } }, { pressId })
-        ? 'chosen'
-        : 'stale';
-    }
-    if (!multiSelect) return 'stale';
-    const on = selected.includes(action.index);
-    const next = on
-      ? selected.filter((index) => index !== action.index)
-      : [...selected, action.index].sort((a, b) => a - b);
-    if (!this.write(row, { selected: next }, { pressId })) return 'stale';
-    return on ? 'unselected' : 'selected';
+    const effect = pressEffect(
+      { options: row.options, multiSelect: row.multi_select === 1 },
+      JSON.parse(row.selected) as number[],
+      action,
+    );
+    if (effect === 'stale') return 'stale';
+    // Written only if nothing changed the question since it was read.
+    return this.write(row, effect.change, { pressId }) ? effect.result : 'stale';
   }
 
   async answerText(conversationId: string, text: string, messageId: string): Promise<boolean> {
