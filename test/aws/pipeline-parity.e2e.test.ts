@@ -20,7 +20,8 @@ import {
 // -> the real agent (Claude Code) against a scripted model -> Telegram (fake
 // Bot API)): messages that wait while a turn runs are answered by one turn;
 // control messages are answered without a worker; a task longer than one
-// invocation goes on in the next and is answered once.
+// invocation goes on in the next and is answered once, unless a `/new`
+// overtook it.
 
 let pipeline: AwsPipeline;
 
@@ -42,7 +43,7 @@ beforeAll(async () => {
   pipeline = await startAwsPipeline({
     name: 'parity',
     respond,
-    allowedUserIds: '201,202,203',
+    allowedUserIds: '201,202,203,204',
     tenant: 'parity',
     maxReceiveCount: 12,
     // A status message would be one more message in the chat; these tests count answers.
@@ -147,5 +148,58 @@ describe('AWS pipeline, as the local server behaves', () => {
     expect(requestText(second[0] as RecordedRequest)).toContain('Start the long job.');
     expect(await pipeline.sqs.receiveRecords()).toEqual([]);
     expect(await turnsOf().runningSince('parity:telegram:203:-')).toBeNull();
+  });
+
+  // A `/new` sent while a long task runs lands on the conversation's lane
+  // before the continuation its cut run queues: by the time the continuation
+  // comes up, the session it continues is gone. It is dropped unrun (no turn,
+  // no answer, its message completed), and the next message starts afresh.
+  it('drops a continuation overtaken by /new, and the next message starts afresh', async () => {
+    const chatId = 204;
+    const continuationsBefore = requestsWith(texts.continueInstruction).length;
+    const worker = pipeline.worker({ deadlineMarginMs: 3_000, minTurnMs: 1_000 });
+    try {
+      await pipeline.sendText(chatId, 'Start the long job.');
+      // Seven seconds left in the invocation: the run gets four, then is cut.
+      const cut = pipeline.deliver(worker, 7_000);
+      await waitUntil(async () => (await turnsOf().runningSince('parity:telegram:204:-')) !== null);
+      expect((await pipeline.sendText(chatId, '/new')).statusCode).toBe(200);
+      expect(failures((await cut).response)).toEqual([]);
+      expect(answers(chatId)).toEqual([texts.stillWorking]);
+
+      // The lane now holds the /new, then the continuation: run both out.
+      const handled: string[] = [];
+      for (let round = 0; round < 4; round++) {
+        const { records, response } = await pipeline.deliver(worker);
+        if (records.length === 0) break;
+        expect(failures(response)).toEqual([]);
+        handled.push(
+          ...records.map((record) => {
+            const { message } = parseJobPayload(record.body);
+            return message.continuation ? 'continuation' : JSON.stringify(message.body);
+          }),
+        );
+      }
+      expect(handled).toEqual([
+        JSON.stringify({ kind: 'command', command: 'new', args: '' }),
+        'continuation',
+      ]);
+      // /new answered; the continuation said nothing and ran no turn.
+      expect(answers(chatId)).toEqual([texts.stillWorking, texts.newSession]);
+      expect(requestsWith(texts.continueInstruction)).toHaveLength(continuationsBefore);
+      expect(await pipeline.sqs.receiveRecords()).toEqual([]);
+
+      await pipeline.sendText(chatId, 'hello again');
+      const next = await pipeline.deliver(worker);
+      expect(failures(next.response)).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+    expect(answers(chatId)).toEqual([texts.stillWorking, texts.newSession, 'echo: hello again']);
+    // A fresh session: the model never hears of the task the /new ended.
+    const fresh = requestsWith('hello again');
+    expect(fresh).toHaveLength(1);
+    expect(requestText(fresh[0] as RecordedRequest)).not.toContain('Start the long job.');
+    expect(await pipeline.sqs.receiveRecords()).toEqual([]);
   });
 });
