@@ -22,13 +22,13 @@
  *
  * A body that is not a job is parked as it is.
  */
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { conversationId } from '../../domain/conversation.js';
 import { errorMessage } from '../../domain/errors.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { JobAttempts } from './dynamo-job-attempts.js';
+import { processFifoBatch } from './fifo-batch.js';
 import { type JobPayload, parseJobPayload } from './sqs-job-sink.js';
 import type { JobHandler } from './sqs-record-processor.js';
 
@@ -87,13 +87,7 @@ export class SqsDeadLetterProcessor {
 
   /** A batch from the dead-letter queue; the failures are the Lambda's partial batch response. */
   async process(records: SQSRecord[], context?: Context): Promise<SQSBatchResponse> {
-    if (records.length === 0) return { batchItemFailures: [] };
-    return processPartialResponse(
-      { Records: records },
-      (record: SQSRecord) => this.processRecord(record),
-      new SqsFifoPartialProcessorAsync(),
-      { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
-    );
+    return processFifoBatch(records, (record) => this.processRecord(record), context);
   }
 
   /** One record; resolves once the person was told (or needed not be) and the message is parked. */

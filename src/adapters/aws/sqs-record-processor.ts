@@ -45,7 +45,6 @@
  * One processor serves one invocation: it carries that invocation's deadline
  * and lease owner.
  */
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { BatchInput, BatchResult } from '../../core/pipeline/conversation-worker.js';
 import { conversationId } from '../../domain/conversation.js';
@@ -55,6 +54,7 @@ import type { ConversationLease, Lease } from '../../ports/conversation-lease.js
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { ReplyOutbox } from '../../ports/reply-outbox.js';
 import type { JobAttempts } from './dynamo-job-attempts.js';
+import { processFifoBatch } from './fifo-batch.js';
 import { CONTROL_GROUP_SUFFIX, type JobPayload, parseJobPayload } from './sqs-job-sink.js';
 import { type PlannedRecord, planUnits } from './sqs-record-units.js';
 
@@ -389,13 +389,7 @@ export class SqsRecordProcessor {
   }
 
   async #run(records: SQSRecord[], context: Context | undefined): Promise<SQSBatchResponse> {
-    if (records.length === 0) return { batchItemFailures: [] };
-    return processPartialResponse(
-      { Records: records },
-      (record: SQSRecord) => this.processRecord(record),
-      new SqsFifoPartialProcessorAsync(),
-      { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
-    );
+    return processFifoBatch(records, (record) => this.processRecord(record), context);
   }
 
   async #fail(record: SQSRecord, delaySeconds: number, reason: string): Promise<never> {

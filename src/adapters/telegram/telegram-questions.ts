@@ -4,6 +4,7 @@ import type { ConversationRef } from '../../domain/conversation.js';
 import type { QuestionMessage } from '../../ports/channel.js';
 import type { GrammySignal } from './bot-api-client.js';
 import { encodeButtonData } from './question-buttons.js';
+import { isNotModified } from './telegram-errors.js';
 
 /**
  * Questions with inline buttons (Channel.sendQuestion and friends): plain
@@ -77,12 +78,4 @@ export async function closeQuestion(
   } catch (error) {
     if (!isNotModified(error)) throw error;
   }
-}
-
-function isNotModified(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    'description' in error &&
-    /message is not modified/i.test(String((error as { description: unknown }).description))
-  );
 }
