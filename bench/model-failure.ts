@@ -1,14 +1,10 @@
-import { InMemoryTurnControl } from '../src/adapters/memory/in-memory-turn-control.js';
 import {
   failedTurnRequestBound,
   type ModelFailureSettings,
   modelFailureSettings,
 } from '../src/core/agent/model-failure.js';
-import { ConversationWorker } from '../src/core/pipeline/conversation-worker.js';
 import { AgentFixture } from '../test/support/agent-fixture.js';
-import { FakeChannel } from '../test/support/fake-channel.js';
 import { testMessage } from '../test/support/inbound-messages.js';
-import { MemoryReplyOutbox } from '../test/support/memory-stores.js';
 import { reply, type ScriptedReply } from '../test/support/scripted-model-server.js';
 import { formatMs, printTable } from './report.js';
 
@@ -45,16 +41,7 @@ export async function modelFailure(): Promise<void> {
     for (const [name, failure] of cases) {
       fixture.model.reset();
       fixture.model.setFallback(failure);
-      const channel = new FakeChannel(4000);
-      const worker = new ConversationWorker({
-        runner: fixture.newRuntime({ modelFailure: settings }),
-        channel,
-        outbox: new MemoryReplyOutbox(),
-        conversations: fixture.conversations,
-        turns: new InMemoryTurnControl(),
-        maxAttempts: 3,
-        progress: false,
-      });
+      const { worker, channel } = fixture.newWorker({ modelFailure: settings });
       const message = testMessage({ chatId: `bench-failure-${++chat}`, text: 'Hello?' });
       const startedAt = performance.now();
       let attempt = 1;

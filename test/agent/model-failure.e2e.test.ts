@@ -1,16 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InMemoryTurnControl } from '../../src/adapters/memory/in-memory-turn-control.js';
 import {
   failedTurnRequestBound,
   type ModelFailureSettings,
 } from '../../src/core/agent/model-failure.js';
-import { ConversationWorker } from '../../src/core/pipeline/conversation-worker.js';
 import { conversationId } from '../../src/domain/conversation.js';
 import { texts } from '../../src/texts/en.js';
 import { AgentFixture } from '../support/agent-fixture.js';
-import { FakeChannel } from '../support/fake-channel.js';
 import { testMessage } from '../support/inbound-messages.js';
-import { MemoryReplyOutbox } from '../support/memory-stores.js';
 import { reply } from '../support/scripted-model-server.js';
 
 // A model that goes silent or keeps failing ends a turn within bounds the
@@ -85,16 +81,7 @@ describe('a model that fails', () => {
 
   it('the person gets one message saying so, on the first attempt, and the batch is settled', async () => {
     fixture.model.setFallback(reply.hang('before-headers'));
-    const channel = new FakeChannel(4000);
-    const worker = new ConversationWorker({
-      runner: fixture.newRuntime({ modelFailure: SETTINGS }),
-      channel,
-      outbox: new MemoryReplyOutbox(),
-      conversations: fixture.conversations,
-      turns: new InMemoryTurnControl(),
-      maxAttempts: 3,
-      progress: false,
-    });
+    const { worker, channel } = fixture.newWorker({ modelFailure: SETTINGS });
     const message = testMessage({ chatId: `worker-${++chatCounter}`, text: 'Are you there?' });
 
     const outcome = await worker.handle({ kind: 'turn', messages: [message], attempt: 1 });

@@ -1,11 +1,15 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { InMemoryTurnControl } from '../../src/adapters/memory/in-memory-turn-control.js';
 import { openDatabase, type SqliteDatabase } from '../../src/adapters/sqlite/database.js';
 import { SqliteConversationIndex } from '../../src/adapters/sqlite/sqlite-conversation-index.js';
 import { SqliteSessionStore } from '../../src/adapters/sqlite/sqlite-session-store.js';
 import { type AgentConfig, loadAgentConfig } from '../../src/config/agent-config.js';
 import { AgentRuntime, type AgentRuntimeOptions } from '../../src/core/agent/agent-runtime.js';
+import { ConversationWorker } from '../../src/core/pipeline/conversation-worker.js';
+import { FakeChannel } from './fake-channel.js';
+import { MemoryReplyOutbox } from './memory-stores.js';
 import { ScriptedModelServer } from './scripted-model-server.js';
 
 /** Files of an agent configuration directory, by relative path. */
@@ -84,6 +88,27 @@ export class AgentFixture {
     });
     this.runtimes.push(runtime);
     return runtime;
+  }
+
+  /**
+   * A conversation worker over a new runtime, as the local server drives it,
+   * answering into a recording channel (no status message).
+   */
+  newWorker(overrides: Partial<AgentRuntimeOptions> = {}): {
+    worker: ConversationWorker;
+    channel: FakeChannel;
+  } {
+    const channel = new FakeChannel(4000);
+    const worker = new ConversationWorker({
+      runner: this.newRuntime(overrides),
+      channel,
+      outbox: new MemoryReplyOutbox(),
+      conversations: this.conversations,
+      turns: new InMemoryTurnControl(),
+      maxAttempts: 3,
+      progress: false,
+    });
+    return { worker, channel };
   }
 
   async close(): Promise<void> {
