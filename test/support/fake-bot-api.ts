@@ -1097,32 +1097,28 @@ export function callbackQueryUpdate(options: {
   };
 }
 
-export function textMessageUpdate(options: {
+type TestChatType = 'private' | 'group' | 'supergroup';
+
+/**
+ * What every test message has, as the Bot API shapes it: its id, date, chat
+ * and sender (the chat's own user in a private chat, a fixed one in groups),
+ * and the chat's type (negative ids are supergroups unless said otherwise).
+ */
+export function messageEnvelope(options: {
   chatId: number;
-  text: string;
-  from?: TestUser;
-  chatType?: 'private' | 'group' | 'supergroup';
-  threadId?: number;
-  messageId?: number;
-  replyToBot?: { botId: number; messageId?: number };
-  updateId?: number;
-}): Record<string, unknown> {
+  from?: TestUser | undefined;
+  chatType?: TestChatType | undefined;
+  messageId?: number | undefined;
+  /** A forum topic's thread: the group is a forum. */
+  threadId?: number | undefined;
+}): { chatType: TestChatType; message: Record<string, unknown> } {
   const from = options.from ?? {
     id: options.chatId > 0 ? options.chatId : 4242,
     first_name: 'Tester',
   };
   const chatType = options.chatType ?? (options.chatId < 0 ? 'supergroup' : 'private');
-  const entities = /^\/[a-z0-9_]+/i.exec(options.text)
-    ? [{ type: 'bot_command', offset: 0, length: (/^\/\S+/.exec(options.text)?.[0] ?? '').length }]
-    : undefined;
-  const mentionEntities = [...options.text.matchAll(/@[a-z0-9_]{5,}/gi)].map((match) => ({
-    type: 'mention',
-    offset: match.index ?? 0,
-    length: match[0].length,
-  }));
-  const allEntities = [...(entities ?? []), ...mentionEntities];
   return {
-    ...(options.updateId !== undefined ? { update_id: options.updateId } : {}),
+    chatType,
     message: {
       message_id: options.messageId ?? Math.floor(Math.random() * 1_000_000),
       date: Math.floor(Date.now() / 1000),
@@ -1136,6 +1132,38 @@ export function textMessageUpdate(options: {
               ...(options.threadId ? { is_forum: true } : {}),
             },
       from: { is_bot: false, first_name: 'Tester', ...from },
+    },
+  };
+}
+
+/** A `mention` entity for each @username in `text`. */
+export function mentionEntities(text: string): Array<Record<string, unknown>> {
+  return [...text.matchAll(/@[a-z0-9_]{5,}/gi)].map((match) => ({
+    type: 'mention',
+    offset: match.index ?? 0,
+    length: match[0].length,
+  }));
+}
+
+export function textMessageUpdate(options: {
+  chatId: number;
+  text: string;
+  from?: TestUser;
+  chatType?: 'private' | 'group' | 'supergroup';
+  threadId?: number;
+  messageId?: number;
+  replyToBot?: { botId: number; messageId?: number };
+  updateId?: number;
+}): Record<string, unknown> {
+  const { chatType, message } = messageEnvelope(options);
+  const entities = /^\/[a-z0-9_]+/i.exec(options.text)
+    ? [{ type: 'bot_command', offset: 0, length: (/^\/\S+/.exec(options.text)?.[0] ?? '').length }]
+    : undefined;
+  const allEntities = [...(entities ?? []), ...mentionEntities(options.text)];
+  return {
+    ...(options.updateId !== undefined ? { update_id: options.updateId } : {}),
+    message: {
+      ...message,
       text: options.text,
       ...(allEntities.length > 0 ? { entities: allEntities } : {}),
       ...(options.threadId ? { message_thread_id: options.threadId, is_topic_message: true } : {}),

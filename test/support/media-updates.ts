@@ -1,4 +1,4 @@
-import type { TestUser } from './fake-bot-api.js';
+import { mentionEntities, messageEnvelope, type TestUser } from './fake-bot-api.js';
 
 /**
  * Builders for Telegram updates that carry files (photos, documents, voice
@@ -36,25 +36,11 @@ export function mediaMessage(
   options: MediaUpdateOptions,
   content: Record<string, unknown>,
 ): Record<string, unknown> {
-  const from = options.from ?? {
-    id: options.chatId > 0 ? options.chatId : 4242,
-    first_name: 'Tester',
-  };
-  const chatType = options.chatType ?? (options.chatId < 0 ? 'supergroup' : 'private');
-  const mentions = [...(options.caption ?? '').matchAll(/@[a-z0-9_]{5,}/gi)].map((match) => ({
-    type: 'mention',
-    offset: match.index ?? 0,
-    length: match[0].length,
-  }));
+  const { message } = messageEnvelope(options);
+  const mentions = mentionEntities(options.caption ?? '');
   return {
     message: {
-      message_id: options.messageId ?? Math.floor(Math.random() * 1_000_000),
-      date: Math.floor(Date.now() / 1000),
-      chat:
-        chatType === 'private'
-          ? { id: options.chatId, type: 'private', first_name: from.first_name ?? 'Tester' }
-          : { id: options.chatId, type: chatType, title: 'Test group' },
-      from: { is_bot: false, first_name: 'Tester', ...from },
+      ...message,
       ...content,
       ...(options.caption !== undefined ? { caption: options.caption } : {}),
       ...(mentions.length > 0 ? { caption_entities: mentions } : {}),
