@@ -127,7 +127,7 @@ export type LaneKind = 'turn' | 'control';
 
 export function laneOf(message: InboundMessage): LaneKind {
   const { body } = message;
-  if (body.kind === 'text' || body.kind === 'media') return 'turn';
+  if (isForAgent(message)) return 'turn';
   if (body.kind === 'command' && body.command === 'new') return 'turn';
   return 'control';
 }

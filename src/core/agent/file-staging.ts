@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,7 +8,7 @@ import type { ConversationRef } from '../../domain/conversation.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { StagedFile } from '../../domain/outgoing-file.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
-import { workspacePath } from './workspace.js';
+import { conversationDirs, entries, workspacePath } from './workspace.js';
 
 /**
  * Where one turn's outgoing files wait for delivery: a directory of the turn
@@ -110,21 +110,18 @@ export async function sweepStagedFiles(
   const staleAfterMs = options.staleAfterMs ?? STAGED_FILES_STALE_AFTER_MS;
   const now = options.now ?? Date.now();
   let removed = 0;
-  for (const tenant of await names(root)) {
-    for (const conversation of await names(path.join(root, tenant))) {
-      const parent = path.join(root, tenant, conversation);
-      for (const turn of await names(parent)) {
-        const dir = path.join(parent, turn);
-        try {
-          if (now - (await stat(dir)).mtimeMs < staleAfterMs) continue;
-          await rm(dir, { recursive: true, force: true });
-          removed++;
-        } catch (error) {
-          options.logger?.debug('staged files sweep: skipped', {
-            dir,
-            error: errorMessage(error),
-          });
-        }
+  for (const parent of await conversationDirs(root)) {
+    for (const turn of await entries(parent)) {
+      const dir = path.join(parent, turn);
+      try {
+        if (now - (await stat(dir)).mtimeMs < staleAfterMs) continue;
+        await rm(dir, { recursive: true, force: true });
+        removed++;
+      } catch (error) {
+        options.logger?.debug('staged files sweep: skipped', {
+          dir,
+          error: errorMessage(error),
+        });
       }
     }
   }
@@ -132,11 +129,3 @@ export async function sweepStagedFiles(
 }
 
 export const STAGED_FILES_STALE_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
-
-async function names(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch {
-    return [];
-  }
-}

@@ -1,10 +1,9 @@
-import { readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { ConversationRef } from '../../domain/conversation.js';
 import type { TurnRequest, TurnResult } from '../../domain/turn.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
-import { workspacePath } from './workspace.js';
+import { conversationDirs, workspacePath } from './workspace.js';
 
 /**
  * Deletes every conversation's working directory under `root` except
@@ -13,23 +12,12 @@ import { workspacePath } from './workspace.js';
 export async function removeOtherWorkspaces(root: string, keep: ConversationRef): Promise<number> {
   const kept = workspacePath(root, keep);
   let removed = 0;
-  for (const tenant of await entries(root)) {
-    for (const slug of await entries(path.join(root, tenant))) {
-      const dir = path.join(root, tenant, slug);
-      if (dir === kept) continue;
-      await rm(dir, { recursive: true, force: true });
-      removed++;
-    }
+  for (const dir of await conversationDirs(root)) {
+    if (dir === kept) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed++;
   }
   return removed;
-}
-
-async function entries(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch {
-    return [];
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { type ConversationRef, conversationId } from '../../domain/conversation.js';
 import { errorMessage } from '../../domain/errors.js';
-import { TurnAbandoned, type TurnRequest, type TurnResult } from '../../domain/turn.js';
+import type { TurnRequest, TurnResult } from '../../domain/turn.js';
 import type { ConversationIndex } from '../../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
@@ -12,6 +12,7 @@ import {
   type WorkspaceStore,
 } from '../../ports/workspace-store.js';
 import { texts as defaultTexts, type Texts } from '../../texts/en.js';
+import { isKept } from './turn-record.js';
 import { workspacePath } from './workspace.js';
 
 export interface WorkspaceSyncOptions {
@@ -82,7 +83,8 @@ export class WorkspaceSyncTurnRunner implements TurnRunner {
         notices.push(this.texts.workspace.missing(checkout.restored.missing));
       }
       const result = await this.inner.runTurn(request);
-      if (!settled(result, request)) return result;
+      // Kept as the runtime keeps the session: only a turn that moved the conversation on.
+      if (!isKept(result.outcome, request.signal?.reason)) return result;
       try {
         const report = await checkout.save();
         this.logSave(id, report);
@@ -141,12 +143,6 @@ export class WorkspaceSyncTurnRunner implements TurnRunner {
       });
     }
   }
-}
-
-/** Whether the turn moved the conversation on (see AgentRuntime.runTurn), so its files are kept. */
-function settled(result: TurnResult, request: TurnRequest): boolean {
-  if (result.outcome === 'error' || result.outcome === 'model_unavailable') return false;
-  return !TurnAbandoned.isInstance(request.signal?.reason);
 }
 
 /** The notices join the result's own; the worker shows them whatever the outcome. */

@@ -31,6 +31,11 @@ export type BatchResult =
   /** Not handled at all (shutdown): put back without counting the attempt. */
   | { type: 'released' };
 
+/** What handles a batch of a conversation's messages: the ConversationWorker, or a decorator of it. */
+export interface BatchHandler {
+  handle(input: BatchInput): Promise<BatchResult>;
+}
+
 /** A turn the runtime reported as failed; worth another try. */
 export class TurnFailedError extends AgentError {
   static override readonly errorName = 'TurnFailedError';

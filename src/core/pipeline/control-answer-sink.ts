@@ -3,7 +3,7 @@ import { errorMessage } from '../../domain/errors.js';
 import type { InboundMessage, LaneKind } from '../../domain/inbound-message.js';
 import type { EnqueueResult, JobSink } from '../../ports/job-queue.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
-import type { BatchInput, BatchResult } from './conversation-worker.js';
+import type { BatchHandler, BatchResult } from './batch.js';
 
 /**
  * Control messages (`/status`, `/help`, refusals, unsupported kinds, a
@@ -22,7 +22,7 @@ import type { BatchInput, BatchResult } from './conversation-worker.js';
 export class ControlAnswerSink implements JobSink {
   constructor(
     private readonly inner: JobSink,
-    private readonly worker: { handle(input: BatchInput): Promise<BatchResult> },
+    private readonly worker: BatchHandler,
     private readonly logger: Logger = silentLogger,
   ) {}
 

@@ -2,6 +2,7 @@ import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { describe, expect, it } from 'vitest';
 import { testMessage } from '../../../test/support/inbound-messages.js';
 import type { InboundMessage, LaneKind } from '../../domain/inbound-message.js';
+import type { TurnInteraction } from '../../domain/person-questions.js';
 import type { TurnRequest, TurnResult } from '../../domain/turn.js';
 import type { EnqueueResult, JobSink } from '../../ports/job-queue.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
@@ -167,6 +168,30 @@ describe('DeadlineTurnRunner', () => {
     const result = await runner.runTurn(request([testMessage()]));
     expect(String((inner.reason as Error).message)).toContain('deadline is near');
     expect(result.continued).toBe(true);
+  });
+
+  it("hands the inner runner the turn's interaction whole: forgetting grants included", async () => {
+    const inner = new EndlessTurn();
+    const calls: string[] = [];
+    const interaction: TurnInteraction = {
+      ask: async () => ({ kind: 'unanswered', reason: 'timeout' }),
+      isGranted: async () => false,
+      grant: async () => {},
+      forgetGrants: async () => {
+        calls.push('forgetGrants');
+      },
+    };
+    const stop = new AbortController();
+    const runner = new DeadlineTurnRunner(inner, Date.now() + 60_000);
+    const running = runner.runTurn({
+      ...request([testMessage()]),
+      signal: stop.signal,
+      interaction,
+    });
+    stop.abort();
+    await running;
+    await inner.requests[0]?.interaction?.forgetGrants?.();
+    expect(calls).toEqual(['forgetGrants']);
   });
 
   it('passes a turn that ends by itself, or on /stop, through unchanged', async () => {

@@ -50,15 +50,11 @@ export interface DeadlineTurnRunnerOptions {
  *   not retry") with texts.deadlineReached; its session is kept.
  */
 export class DeadlineTurnRunner implements TurnRunner {
-  private readonly options: DeadlineTurnRunnerOptions;
-
   constructor(
     private readonly inner: TurnRunner,
     private readonly deadlineAt: number,
-    options: DeadlineTurnRunnerOptions = {},
-  ) {
-    this.options = options;
-  }
+    private readonly options: DeadlineTurnRunnerOptions = {},
+  ) {}
 
   resetConversation(conversation: ConversationRef): Promise<void> {
     return this.inner.resetConversation(conversation);

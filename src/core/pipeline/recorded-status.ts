@@ -1,5 +1,5 @@
 import type { ConversationRef } from '../../domain/conversation.js';
-import { type Channel, hasStatusMessages } from '../../ports/channel.js';
+import { type Channel, hasStatusMessages, type StatusChannel } from '../../ports/channel.js';
 import type { Logger } from '../../ports/logger.js';
 import type { ReplyOutbox } from '../../ports/reply-outbox.js';
 import type { Texts } from '../../texts/en.js';
@@ -25,20 +25,10 @@ export async function recordedStatusMessage(
   conversation: ConversationRef,
   options: RecordedStatusOptions,
 ): Promise<ProgressMessage | undefined> {
-  const { channel, outbox, progress, texts, logger } = options;
+  const { channel, outbox, progress } = options;
   if (!progress || !hasStatusMessages(channel)) return undefined;
   const existingId = (await outbox.statusMessage(key)) ?? undefined;
-  return new ProgressMessage({
-    channel,
-    conversation,
-    settings: progress,
-    heading: texts.working,
-    done: texts.workingDone,
-    logger,
-    existingId,
-    onShown: (id) => outbox.recordStatusMessage(key, id),
-    onRemoved: () => outbox.recordStatusMessage(key, null),
-  });
+  return recorded(key, conversation, { ...options, channel }, progress, existingId);
 }
 
 /**
@@ -51,19 +41,32 @@ export async function removeLeftoverStatus(
   conversation: ConversationRef,
   options: RecordedStatusOptions,
 ): Promise<void> {
-  const { channel, outbox, progress, texts, logger } = options;
+  const { channel, outbox, progress } = options;
   if (!hasStatusMessages(channel)) return;
   const id = await outbox.statusMessage(key);
   if (id === null) return;
-  const status = new ProgressMessage({
+  const settings = { ...DEFAULT_PROGRESS, ...progress };
+  await recorded(key, conversation, { ...options, channel }, settings, id).finish();
+}
+
+/** A status message whose id the outbox holds under `key` while it is in the chat. */
+function recorded(
+  key: string,
+  conversation: ConversationRef,
+  options: RecordedStatusOptions & { channel: StatusChannel },
+  settings: ProgressSettings,
+  existingId: string | undefined,
+): ProgressMessage {
+  const { channel, outbox, texts, logger } = options;
+  return new ProgressMessage({
     channel,
     conversation,
-    settings: { ...DEFAULT_PROGRESS, ...progress },
+    settings,
     heading: texts.working,
     done: texts.workingDone,
     logger,
-    existingId: id,
+    existingId,
+    onShown: (id) => outbox.recordStatusMessage(key, id),
     onRemoved: () => outbox.recordStatusMessage(key, null),
   });
-  await status.finish();
 }

@@ -2,12 +2,7 @@ import { conversationId } from '../../domain/conversation.js';
 import type { InboundMessage } from '../../domain/inbound-message.js';
 import type { ConversationIndex, ConversationRecord } from '../../ports/conversation-index.js';
 import { type Logger, silentLogger } from '../../ports/logger.js';
-import type { BatchInput, BatchResult } from './batch.js';
-
-/** What handles a batch of a conversation's messages: the ConversationWorker, or a decorator of it. */
-export interface BatchHandler {
-  handle(input: BatchInput): Promise<BatchResult>;
-}
+import type { BatchHandler, BatchInput, BatchResult } from './batch.js';
 
 export interface StaleContinuationsOptions {
   conversations: ConversationIndex;

@@ -243,5 +243,9 @@ export function boundedBy(interaction: TurnInteraction, until: number): TurnInte
       interaction.ask(question, { ...options, until: Math.min(options.until ?? until, until) }),
     isGranted: (key) => interaction.isGranted(key),
     grant: (key) => interaction.grant(key),
+    // Optional, so easy to lose here: without it an expired conversation keeps its "always" approvals.
+    forgetGrants: async () => {
+      await interaction.forgetGrants?.();
+    },
   };
 }
