@@ -110,8 +110,8 @@ async function deltas(s3: RecordingS3, bucket: string, root: string): Promise<vo
 async function largeRestore(s3: RecordingS3, bucket: string, root: string): Promise<void> {
   const store = new S3WorkspaceStore({ client: s3.client, bucket });
   const conversation: ConversationRef = { tenant: 'bench', channel: 'telegram', chatId: 'large' };
-  const seed = await store.checkout(conversation, freshDir(root));
-  const seedDir = path.join(root, `container-${containers}`);
+  const seedDir = freshDir(root);
+  const seed = await store.checkout(conversation, seedDir);
   // 50 MB: a few large files and many small ones, as a working folder has.
   for (let i = 0; i < 10; i += 1) {
     await writeFile(path.join(seedDir, `big-${i}.bin`), randomBytes(4 * 1024 * 1024));

@@ -3,7 +3,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.js';
 import { WebhookApi } from './api.js';
-import type { InfraConfig } from './config.js';
+import { configuredModelIds, type InfraConfig } from './config.js';
 import { Functions } from './functions.js';
 import { Queueing } from './queueing.js';
 import { BotSecrets } from './secrets.js';
@@ -80,11 +80,7 @@ export class AgentStack extends Stack {
       deadLetters: this.functions.deadLetters,
       webhook: this.webhookApi,
       workerTimeoutSeconds: config.worker.timeoutSeconds,
-      bedrockModelIds: bedrock
-        ? [config.model.id, config.model.smallFastId, ...config.model.extraIds].filter(
-            (modelId): modelId is string => modelId !== undefined,
-          )
-        : [],
+      bedrockModelIds: bedrock ? configuredModelIds(config.model) : [],
       email: config.alarmEmail,
       budgetMonthlyUsd: config.budgetMonthlyUsd,
     });

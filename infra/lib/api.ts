@@ -21,7 +21,7 @@ export interface WebhookApiProps {
 }
 
 /** The metric of requests the stage throttle refused, counted from the access logs. */
-export const THROTTLED_METRIC_NAME = 'WebhookThrottled';
+const THROTTLED_METRIC_NAME = 'WebhookThrottled';
 
 /**
  * API Gateway HTTP API with one route, POST /telegram/webhook. Authentication

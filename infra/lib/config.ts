@@ -334,6 +334,13 @@ export type InfraConfig = Omit<ParsedConfig, 'model' | 'queue'> & {
   queue: { maxAttempts: number; maxReceiveCount: number; visibilityTimeoutSeconds: number };
 };
 
+/** Every model the agent may call: the one Bedrock grant, and the throttling alarm, are made from these. */
+export function configuredModelIds(model: InfraConfig['model']): string[] {
+  return [model.id, model.smallFastId, ...model.extraIds].filter(
+    (modelId): modelId is string => modelId !== undefined,
+  );
+}
+
 export interface InfraConfigIssue {
   /** Where the value came from: `infra/config.json: worker.memoryMiB` or `INFRA_WORKER_MEMORY_MIB`. */
   source: string;
@@ -509,7 +516,7 @@ export function bedrockGeography(region: string | undefined): string {
 }
 
 /** The default worker event-source cap (see workerSchema.maxConcurrency). */
-export const DEFAULT_WORKER_MAX_CONCURRENCY = 5;
+const DEFAULT_WORKER_MAX_CONCURRENCY = 5;
 
 function resolveDefaults(config: ParsedConfig): InfraConfig {
   const bedrock = config.model.provider === 'bedrock';

@@ -18,7 +18,7 @@ import { DEDUPE_KEY_PREFIX } from '../../src/adapters/aws/dynamo-update-dedupe.j
 import { HANDLER_ENV } from '../../src/entrypoints/aws/handler-env.js';
 import { bedrockResourceArns } from './bedrock-resources.js';
 import { DEAD_LETTER_SOURCE_MAPS, INGRESS_SOURCE_MAPS, ZIP_BUNDLE } from './bundling.js';
-import type { InfraConfig } from './config.js';
+import { configuredModelIds, type InfraConfig } from './config.js';
 import {
   DEAD_LETTER_ENTRY,
   INGRESS_ENTRY,
@@ -41,9 +41,6 @@ export interface FunctionsProps {
   secrets: BotSecrets;
   removalPolicy: RemovalPolicy;
 }
-
-/** Partition-key prefix of reply outbox items (DynamoReplyOutbox). */
-const OUTBOX_KEY_PREFIX = 'O#';
 
 /** The dead-letter consumer's timeout; the dead-letter queue's visibility timeout is 6x. */
 export const DEAD_LETTER_TIMEOUT_SECONDS = 60;
@@ -198,63 +195,30 @@ export class Functions extends Construct {
     // The same value the Bedrock grant below is made from.
     if (config.model.smallFastId)
       modelEnvironment[HANDLER_ENV.smallFastModel] = config.model.smallFastId;
-    const {
-      modelNoticeSeconds,
-      modelMaxRetries,
-      turnTimeLimitMinutes,
-      maxContinuations,
-      questionTimeoutMinutes,
-    } = config.worker;
-    const failureEnvironment: Record<string, string> = {
-      ...(modelNoticeSeconds === undefined
-        ? {}
-        : { [HANDLER_ENV.modelNoticeSeconds]: String(modelNoticeSeconds) }),
-      ...(modelMaxRetries === undefined
-        ? {}
-        : { [HANDLER_ENV.modelMaxRetries]: String(modelMaxRetries) }),
-      ...(turnTimeLimitMinutes === undefined
-        ? {}
-        : { [HANDLER_ENV.turnTimeLimitMinutes]: String(turnTimeLimitMinutes) }),
-      ...(maxContinuations === undefined
-        ? {}
-        : { [HANDLER_ENV.maxContinuations]: String(maxContinuations) }),
+    const failureEnvironment = setVariables({
+      [HANDLER_ENV.modelNoticeSeconds]: config.worker.modelNoticeSeconds,
+      [HANDLER_ENV.modelMaxRetries]: config.worker.modelMaxRetries,
+      [HANDLER_ENV.turnTimeLimitMinutes]: config.worker.turnTimeLimitMinutes,
+      [HANDLER_ENV.maxContinuations]: config.worker.maxContinuations,
       // Only the worker waits for answers; the ingress checks a press against the stored question.
-      ...(questionTimeoutMinutes === undefined
-        ? {}
-        : { [HANDLER_ENV.questionTimeoutMinutes]: String(questionTimeoutMinutes) }),
-    };
+      [HANDLER_ENV.questionTimeoutMinutes]: config.worker.questionTimeoutMinutes,
+    });
 
     // The conversations' files go to the same bucket, under workspaces/ (S3WorkspaceStore).
-    const { workspaceMaxFiles, workspaceMaxMiB } = config.worker;
-    const workspaceEnvironment: Record<string, string> = {
-      ...(workspaceMaxFiles === undefined
-        ? {}
-        : { [HANDLER_ENV.workspaceMaxFiles]: String(workspaceMaxFiles) }),
-      ...(workspaceMaxMiB === undefined
-        ? {}
-        : { [HANDLER_ENV.workspaceMaxMegabytes]: String(workspaceMaxMiB) }),
-    };
+    const workspaceEnvironment = setVariables({
+      [HANDLER_ENV.workspaceMaxFiles]: config.worker.workspaceMaxFiles,
+      [HANDLER_ENV.workspaceMaxMegabytes]: config.worker.workspaceMaxMiB,
+    });
 
     // Files people send: the download cap and speech to text (its key by ARN, never the value).
-    const { maxDownloadMb, transcription } = config.media;
-    const mediaEnvironment: Record<string, string> = {
-      ...(maxDownloadMb === undefined
-        ? {}
-        : { [HANDLER_ENV.maxDownloadMb]: String(maxDownloadMb) }),
-      ...(transcription
-        ? {
-            [HANDLER_ENV.transcriptionUrl]: transcription.url,
-            ...(transcription.model
-              ? { [HANDLER_ENV.transcriptionModel]: transcription.model }
-              : {}),
-            ...(secrets.transcriptionApiKey
-              ? {
-                  [HANDLER_ENV.transcriptionApiKeySecretArn]: secrets.transcriptionApiKey.secretArn,
-                }
-              : {}),
-          }
-        : {}),
-    };
+    const { transcription } = config.media;
+    const mediaEnvironment = setVariables({
+      [HANDLER_ENV.maxDownloadMb]: config.media.maxDownloadMb,
+      [HANDLER_ENV.transcriptionUrl]: transcription?.url,
+      [HANDLER_ENV.transcriptionModel]: transcription?.model,
+      [HANDLER_ENV.transcriptionApiKeySecretArn]:
+        transcription && secrets.transcriptionApiKey?.secretArn,
+    });
 
     this.worker = new lambda.DockerImageFunction(this, 'Worker', {
       role: functionRole(this, 'WorkerRole', workerLogs),
@@ -298,9 +262,7 @@ export class Functions extends Construct {
     // A turn cut at the deadline queues its continuation on its conversation's lane.
     queue.grantSendMessages(this.worker);
     if (config.model.provider === 'bedrock') {
-      const modelIds = [config.model.id, config.model.smallFastId, ...config.model.extraIds].filter(
-        (modelId): modelId is string => modelId !== undefined,
-      );
+      const modelIds = configuredModelIds(config.model);
       this.worker.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'InvokeConfiguredModels',
@@ -370,7 +332,7 @@ export class Functions extends Construct {
         'OutboxAndAttemptRecordsOnly',
         table,
         ['GetItem', 'PutItem', 'UpdateItem'],
-        [OUTBOX_KEY_PREFIX, JOB_ATTEMPTS_KEY_PREFIX],
+        [REPLY_OUTBOX_KEY_PREFIX, JOB_ATTEMPTS_KEY_PREFIX],
       ),
     );
     props.parkedQueue.grantSendMessages(this.deadLetters);
@@ -407,6 +369,15 @@ function workerCode(scope: Construct, config: InfraConfig): lambda.DockerImageCo
     file: WORKER_DOCKERFILE,
     platform: Platform.LINUX_ARM64,
   });
+}
+
+/** The settings that are set, as environment values; the handlers default the others. */
+function setVariables(values: Record<string, string | number | undefined>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined) env[name] = String(value);
+  }
+  return env;
 }
 
 function accessEnvironment(config: InfraConfig): Record<string, string> {

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEAD_LETTER_TIMEOUT_SECONDS } from './functions.js';
 
 export interface QueueingProps {
   maxReceiveCount: number;
@@ -8,7 +9,7 @@ export interface QueueingProps {
 }
 
 /** Receives of a dead letter by its consumer before SQS parks it unannounced. */
-export const DEAD_LETTER_MAX_RECEIVE_COUNT = 5;
+const DEAD_LETTER_MAX_RECEIVE_COUNT = 5;
 
 /**
  * The job queue: SQS FIFO, one message group per conversation, so turns of
@@ -49,8 +50,8 @@ export class Queueing extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
-      // Longer than the consumer's timeout (DEAD_LETTER_TIMEOUT_SECONDS, functions.ts) x 6.
-      visibilityTimeout: Duration.minutes(6),
+      // Six times the consumer's timeout, as AWS advises for an SQS event source.
+      visibilityTimeout: Duration.seconds(DEAD_LETTER_TIMEOUT_SECONDS * 6),
       deadLetterQueue: {
         queue: this.parkedQueue,
         maxReceiveCount: DEAD_LETTER_MAX_RECEIVE_COUNT,

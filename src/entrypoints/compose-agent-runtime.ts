@@ -36,7 +36,7 @@ export async function composeAgentRuntime(
     sessionStore: storage.sessionStore,
     conversations: storage.conversations,
     modelAccess: modelAccessFrom(settings.modelAccess),
-    workspaceRoot: path.join(settings.dataDir, 'workspaces'),
+    workspaceRoot: workspacesRoot(settings.dataDir),
     // Files the agent sends, until delivered: durable locally; on Lambda DATA_DIR is under /tmp.
     outgoingFilesRoot: outgoingFilesRoot(settings.dataDir),
     tempRoot: storage.tempRoot,
@@ -45,6 +45,11 @@ export async function composeAgentRuntime(
     modelFailure: settings.modelFailure,
     logger,
   });
+}
+
+/** Where the conversations' working directories live (the runtime's, the stores', the sweeps'). */
+export function workspacesRoot(dataDir: string): string {
+  return path.join(dataDir, 'workspaces');
 }
 
 /** Where files the agent sends wait for delivery (core/agent/file-staging.ts). */

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { LocalWorkspaceStore } from '../adapters/local/local-workspace-store.js';
 import { databaseFile, openDatabase, type SqliteDatabase } from '../adapters/sqlite/database.js';
 import { SqliteConversationIndex } from '../adapters/sqlite/sqlite-conversation-index.js';
@@ -7,7 +6,7 @@ import type { Env, RuntimeSettings } from '../config/runtime-settings.js';
 import type { AgentRuntime } from '../core/agent/agent-runtime.js';
 import { sweepExpiredConversations } from '../core/pipeline/expiry-sweeper.js';
 import type { Logger } from '../ports/logger.js';
-import { composeAgentRuntime } from './compose-agent-runtime.js';
+import { composeAgentRuntime, workspacesRoot } from './compose-agent-runtime.js';
 
 export interface LocalRuntime {
   runtime: AgentRuntime;
@@ -50,7 +49,7 @@ export async function composeLocalRuntime(
       sweepExpiredConversations({
         conversations,
         sessionStore,
-        workspaces: new LocalWorkspaceStore(path.join(settings.dataDir, 'workspaces')),
+        workspaces: new LocalWorkspaceStore(workspacesRoot(settings.dataDir)),
         now: Date.now(),
         logger,
       }),

@@ -22,6 +22,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ButtonAction } from '../../domain/person-questions.js';
+import { abortableSleep } from '../../lib/abortable-sleep.js';
 import type {
   OpenQuestion,
   PressResult,
@@ -165,7 +166,8 @@ export class DynamoQuestionStore implements QuestionStore {
       if (!Item || Item.askedId !== questionId) return null;
       const state = stateOf(Item);
       if (state.version > afterVersion || signal.aborted) return state;
-      await sleep(this.#pollMs, signal);
+      // An abort ends the wait early; the loop then returns what is there.
+      await abortableSleep(this.#pollMs, signal).catch(() => {});
     }
   }
 
@@ -261,16 +263,4 @@ function stateOf(item: Record<string, unknown>): QuestionState {
   else if (raw?.kind === 'text' && typeof raw.text === 'string')
     answer = { kind: 'text', text: raw.text };
   return { version: Number(item.pressCount ?? 0), selected, answer };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

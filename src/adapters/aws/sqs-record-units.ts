@@ -17,7 +17,7 @@ import { type JobPayload, parseJobPayload } from './sqs-job-sink.js';
  * A unit is led by its first record; the others follow it. Records of other
  * groups may sit between them in the batch (SQS orders only within a group).
  */
-export interface RecordUnit {
+interface RecordUnit {
   /** Oldest first; the head's message id is the unit's reply-outbox key. */
   records: SQSRecord[];
   payloads: JobPayload[];

@@ -1,7 +1,10 @@
 import type { accessVariables } from '../../config/env-values.js';
+import type { mediaVariables } from '../../config/media-settings.js';
 
 /** The allowlist variables, as the shared settings code spells them. */
 type AccessVariable = keyof typeof accessVariables;
+/** The media variables, as the shared settings code spells them. */
+type MediaVariable = keyof typeof mediaVariables;
 
 /**
  * The environment the stack gives each Lambda: the contract between the CDK
@@ -69,10 +72,10 @@ export const HANDLER_ENV = {
   /** Another Bot API server (self-hosted, tests); Telegram's own when unset. The stack sets none. */
   telegramApiRoot: 'TELEGRAM_API_ROOT',
   /** Largest file a person may send, in MB (worker; media-settings.ts). */
-  maxDownloadMb: 'MAX_DOWNLOAD_MB',
+  maxDownloadMb: 'MAX_DOWNLOAD_MB' satisfies MediaVariable,
   /** An OpenAI-compatible speech-to-text endpoint for voice messages (worker); none: kept as files. */
-  transcriptionUrl: 'TRANSCRIPTION_URL',
-  transcriptionModel: 'TRANSCRIPTION_MODEL',
+  transcriptionUrl: 'TRANSCRIPTION_URL' satisfies MediaVariable,
+  transcriptionModel: 'TRANSCRIPTION_MODEL' satisfies MediaVariable,
   /** The transcription service's key, read from Secrets Manager at run time. */
   transcriptionApiKeySecretArn: 'TRANSCRIPTION_API_KEY_SECRET_ARN',
   /** Workspaces and per-turn temp directories (worker); the image sets it, under /tmp. */

@@ -21,7 +21,11 @@ import { WorkspaceSyncTurnRunner } from '../../core/agent/workspace-sync-turn-ru
 import type { Logger } from '../../ports/logger.js';
 import type { SecretSource } from '../../ports/secret-source.js';
 import type { TurnRunner } from '../../ports/turn-runner.js';
-import { composeAgentRuntime, outgoingFilesRoot } from '../compose-agent-runtime.js';
+import {
+  composeAgentRuntime,
+  outgoingFilesRoot,
+  workspacesRoot,
+} from '../compose-agent-runtime.js';
 import { mediaFromSettings } from '../media-from-settings.js';
 import { loadWorkerSettings } from './handler-settings.js';
 
@@ -61,6 +65,11 @@ export async function composeWorkerContainer(options: WorkerContainerOptions, lo
   const sqs = options.sqs ?? own(new SQSClient({}));
   const secrets = options.secrets ?? new PowertoolsSecretSource();
   const conversations = new DynamoConversationIndex({ client: dynamo, tableName });
+  // One bucket and client: transcript batches too big for an item, and the conversations' files.
+  const s3 = settings.transcriptBucket
+    ? { client: options.s3 ?? own(new S3Client({})), bucket: settings.transcriptBucket }
+    : undefined;
+  const tempRoot = path.join(settings.dataDir, 'tmp');
 
   const agentRuntime = async (): Promise<AgentRuntime> => {
     const apiKey =
@@ -72,17 +81,13 @@ export async function composeWorkerContainer(options: WorkerContainerOptions, lo
       { ...env, DATA_DIR: settings.dataDir, ...(apiKey ? { ANTHROPIC_API_KEY: apiKey } : {}) },
       options.cwd,
     );
-    const bucket = settings.transcriptBucket;
     const sessionStore = new DynamoSessionStore({
       client: dynamo,
       tableName,
       // Batches too big for an item go to S3.
-      ...(bucket
-        ? { s3: { client: options.s3 ?? own(new S3Client({})), bucket, prefix: 'transcripts/' } }
-        : {}),
+      ...(s3 ? { s3: { ...s3, prefix: 'transcripts/' } } : {}),
       ttlSeconds: Math.ceil(runtimeSettings.sessionTtlMs / 1000),
     });
-    const tempRoot = path.join(settings.dataDir, 'tmp');
     const runtime = await composeAgentRuntime(
       runtimeSettings,
       env,
@@ -104,14 +109,12 @@ export async function composeWorkerContainer(options: WorkerContainerOptions, lo
   ]);
   // The same bounded client as the local bot; what still fails comes back as a retry of the message.
   const api = createBotApi(token, settings.telegramApiRoot);
-  const workspaceRoot = path.join(settings.dataDir, 'workspaces');
-  const workspaceBucket = settings.transcriptBucket;
+  const workspaceRoot = workspacesRoot(settings.dataDir);
   // The conversation's files: restored from S3 before each turn, saved after it, then off /tmp.
-  const keptFiles: TurnRunner = workspaceBucket
+  const keptFiles: TurnRunner = s3
     ? new WorkspaceSyncTurnRunner(runner, {
         store: new S3WorkspaceStore({
-          client: options.s3 ?? own(new S3Client({})),
-          bucket: workspaceBucket,
+          ...s3,
           prefix: 'workspaces/',
           limits: settings.workspaceLimits,
           logger,
@@ -144,7 +147,7 @@ export async function composeWorkerContainer(options: WorkerContainerOptions, lo
           apiKey: transcriptionKey,
         },
       },
-      path.join(settings.dataDir, 'tmp'),
+      tempRoot,
     ),
     conversations,
     /** Questions to the person: the ingress Lambda records presses, the running turn polls. */
