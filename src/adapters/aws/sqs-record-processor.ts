@@ -46,7 +46,7 @@
  * and lease owner.
  */
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import type { BatchInput, BatchResult } from '../../core/pipeline/conversation-worker.js';
+import type { BatchHandler, BatchResult } from '../../core/pipeline/batch.js';
 import { conversationId } from '../../domain/conversation.js';
 import { AgentError, errorMessage } from '../../domain/errors.js';
 import { holdBackMs } from '../../domain/inbound-message.js';
@@ -58,10 +58,8 @@ import { processFifoBatch } from './fifo-batch.js';
 import { CONTROL_GROUP_SUFFIX, type JobPayload, parseJobPayload } from './sqs-job-sink.js';
 import { type PlannedRecord, planUnits } from './sqs-record-units.js';
 
-/** What handles a job: the core's ConversationWorker. */
-export interface JobHandler {
-  handle(input: BatchInput): Promise<BatchResult>;
-}
+/** What handles a job: the core's ConversationWorker, or a decorator of it (the core's BatchHandler). */
+export type JobHandler = BatchHandler;
 
 /** Hides a received message for a while; SqsMessageVisibility is the SQS one. */
 export interface MessageVisibility {
