@@ -84,20 +84,8 @@ const schema = z.object({
  */
 export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
   const issues: SettingIssue[] = [];
-  let runtime: RuntimeSettings | undefined;
-  try {
-    runtime = loadRuntimeSettings(env, cwd);
-  } catch (error) {
-    if (!SettingsError.isInstance(error)) throw error;
-    issues.push(...error.issues);
-  }
-  let questions: AppSettings['questions'] | undefined;
-  try {
-    questions = loadQuestionSettings(env);
-  } catch (error) {
-    if (!SettingsError.isInstance(error)) throw error;
-    issues.push(...error.issues);
-  }
+  const runtime = collectingIssues(issues, () => loadRuntimeSettings(env, cwd));
+  const questions = collectingIssues(issues, () => loadQuestionSettings(env));
 
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
@@ -156,4 +144,15 @@ export function loadAppSettings(env: Env, cwd = process.cwd()): AppSettings {
     media: mediaConfigFrom(values, values.TRANSCRIPTION_API_KEY),
     questions,
   };
+}
+
+/** What `load` reads, or undefined with its SettingsError's issues added to `issues`. */
+function collectingIssues<T>(issues: SettingIssue[], load: () => T): T | undefined {
+  try {
+    return load();
+  } catch (error) {
+    if (!SettingsError.isInstance(error)) throw error;
+    issues.push(...error.issues);
+    return undefined;
+  }
 }

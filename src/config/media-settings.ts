@@ -15,8 +15,8 @@ export interface MediaConfig {
 }
 
 /** Telegram's own servers serve files up to 20 MB (a self-hosted Bot API server up to 2,000). */
-export const DEFAULT_MAX_DOWNLOAD_MB = 20;
-export const DEFAULT_TRANSCRIPTION_MODEL = 'whisper-1';
+const DEFAULT_MAX_DOWNLOAD_MB = 20;
+const DEFAULT_TRANSCRIPTION_MODEL = 'whisper-1';
 
 export const mediaVariables = {
   MAX_DOWNLOAD_MB: optionalText.pipe(

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type Env, parseEnv, wholeNumber } from './env-values.js';
 
 /** How long a question to the person waits, unless QUESTION_TIMEOUT_MINUTES says otherwise. */
-export const DEFAULT_QUESTION_TIMEOUT_MINUTES = 10;
+const DEFAULT_QUESTION_TIMEOUT_MINUTES = 10;
 
 const schema = z.object({
   /** Minutes a question (AskUserQuestion, an approval) waits for the person: 1 to 1440. */

@@ -50,9 +50,7 @@ const schema = z.object({
   ANTHROPIC_BASE_URL: httpUrl,
   CLAUDE_CODE_USE_BEDROCK: optionalText.pipe(z.enum(['0', '1', 'true', 'false']).optional()),
   AWS_REGION: optionalText,
-  SESSION_TTL_DAYS: optionalText.pipe(
-    z.coerce.number<string | undefined>().positive('expected a positive number of days').optional(),
-  ),
+  SESSION_TTL_DAYS: positiveNumber('expected a positive number of days'),
   MODEL_NOTICE_SECONDS: positiveNumber('expected a positive number of seconds'),
   MODEL_MAX_RETRIES: optionalText.pipe(
     z.coerce.number<string | undefined>().int().min(0).max(10, 'expected 0 to 10').optional(),

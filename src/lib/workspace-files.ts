@@ -30,7 +30,7 @@ export interface DirectoryListing {
   skipped: string[];
 }
 
-export function fingerprintOf(stats: Stats): string {
+function fingerprintOf(stats: Stats): string {
   return `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
 }
 

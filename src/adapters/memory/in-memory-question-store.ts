@@ -1,4 +1,5 @@
 import type { ButtonAction } from '../../domain/person-questions.js';
+import { Wakeups } from '../../lib/wakeups.js';
 import {
   type OpenQuestion,
   type PressResult,
@@ -23,7 +24,7 @@ interface Entry {
 export class InMemoryQuestionStore implements QuestionStore {
   private readonly questions = new Map<string, Entry>();
   private readonly grants = new Map<string, Set<string>>();
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -34,7 +35,7 @@ export class InMemoryQuestionStore implements QuestionStore {
       lastPress: undefined,
       answeredBy: undefined,
     });
-    this.wake();
+    this.wakeups.wake();
   }
 
   async press(
@@ -71,22 +72,14 @@ export class InMemoryQuestionStore implements QuestionStore {
       const entry = this.questions.get(conversationId);
       if (!entry || entry.question.id !== questionId) return null;
       if (entry.state.version > afterVersion || signal.aborted) return copy(entry.state);
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.waiters.delete(done);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        this.waiters.add(done);
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await this.wakeups.next(signal);
     }
   }
 
   async close(conversationId: string, questionId: string): Promise<void> {
     if (this.questions.get(conversationId)?.question.id !== questionId) return;
     this.questions.delete(conversationId);
-    this.wake();
+    this.wakeups.wake();
   }
 
   async hasGrant(conversationId: string, key: string): Promise<boolean> {
@@ -110,15 +103,10 @@ export class InMemoryQuestionStore implements QuestionStore {
     return entry;
   }
 
-  private update(entry: Entry, pressId: string | undefined, change: Partial<QuestionState>): true {
+  private update(entry: Entry, pressId: string | undefined, change: Partial<QuestionState>): void {
     entry.state = { ...entry.state, ...change, version: entry.state.version + 1 };
     if (pressId !== undefined) entry.lastPress = pressId;
-    this.wake();
-    return true;
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.wakeups.wake();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ButtonAction } from '../../domain/person-questions.js';
+import { Wakeups } from '../../lib/wakeups.js';
 import {
   type OpenQuestion,
   type PressResult,
@@ -47,7 +48,7 @@ interface QuestionRow {
 export class SqliteQuestionStore implements QuestionStore {
   private readonly now: () => number;
   private readonly pollMs: number;
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
   private readonly statements;
   private readonly answerTextOnce;
 
@@ -120,7 +121,7 @@ export class SqliteQuestionStore implements QuestionStore {
       freeText: question.freeText ? 1 : 0,
       expiresAt: question.expiresAt,
     });
-    this.wake();
+    this.wakeups.wake();
   }
 
   async press(
@@ -156,23 +157,12 @@ export class SqliteQuestionStore implements QuestionStore {
       const row = this.statements.get.get(conversationId);
       if (!row || row.question_id !== questionId) return null;
       if (row.version > afterVersion || signal.aborted) return stateOf(row);
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.waiters.delete(done);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, this.pollMs);
-        timer.unref();
-        this.waiters.add(done);
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await this.wakeups.next(signal, this.pollMs);
     }
   }
 
   async close(conversationId: string, questionId: string): Promise<void> {
-    if (this.statements.close.run(conversationId, questionId).changes > 0) this.wake();
+    if (this.statements.close.run(conversationId, questionId).changes > 0) this.wakeups.wake();
   }
 
   async hasGrant(conversationId: string, key: string): Promise<boolean> {
@@ -210,12 +200,8 @@ export class SqliteQuestionStore implements QuestionStore {
       answeredBy: by.answeredBy ?? null,
     }).changes;
     if (changed === 0) return false;
-    this.wake();
+    this.wakeups.wake();
     return true;
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 }
 

@@ -4,7 +4,7 @@ import type { AlbumGate } from '../../ports/album-gate.js';
 import type { Normalized } from './normalize-update.js';
 
 /** Names an album within its chat (and topic): Telegram's media_group_id alone is not ours to trust. */
-export function albumKey(message: InboundMessage): string | undefined {
+function albumKey(message: InboundMessage): string | undefined {
   if (message.mediaGroupId === undefined || message.chatType !== 'group') return undefined;
   return `${conversationId(message.conversation)}|${message.mediaGroupId}`;
 }

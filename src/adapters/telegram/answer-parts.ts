@@ -2,7 +2,7 @@ import { inlineFilePart } from '../../domain/outgoing-file.js';
 import type { OutgoingPart } from '../../ports/channel.js';
 import type { Logger } from '../../ports/logger.js';
 import { texts } from '../../texts/en.js';
-import { DEFAULT_PART_LIMIT, type TelegramMessagePart } from './format-reply.js';
+import { DEFAULT_PART_LIMIT, type TelegramMessagePart } from './format-plain.js';
 
 /**
  * The most messages one answer becomes: about 16,000 characters (four of

@@ -17,7 +17,7 @@ const START_RETRY_MAX_MS = 60_000;
 const START_SLOW_MS = 5_000;
 
 /** Where the Bot API is, for the log: the root only (the request URLs hold the token). */
-export function apiRootForLog(apiRoot: string | undefined): string {
+function apiRootForLog(apiRoot: string | undefined): string {
   return apiRoot ?? 'https://api.telegram.org';
 }
 

@@ -1,4 +1,3 @@
-import { errorMessage } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.js';
 import type { PressResult, QuestionAnswers } from '../../ports/question-store.js';
 import { texts } from '../../texts/en.js';
@@ -38,18 +37,4 @@ export async function recordPress(
   );
   logger.info('question button pressed', { conversationId: press.conversationId, result });
   return { result, note: NOTE[result] };
-}
-
-/** Stops the button's spinner with `note`. Best effort: never rejects. */
-export async function answerPress(
-  api: { answerCallbackQuery(callbackQueryId: string, text: string): Promise<unknown> },
-  press: ButtonPress,
-  note: string,
-  logger: Logger,
-): Promise<void> {
-  try {
-    await api.answerCallbackQuery(press.callbackQueryId, note);
-  } catch (error) {
-    logger.debug('answerCallbackQuery failed', { error: errorMessage(error) });
-  }
 }

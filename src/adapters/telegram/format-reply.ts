@@ -1,33 +1,12 @@
+import { DEFAULT_PART_LIMIT, type TelegramMessagePart } from './format-plain.js';
 import { markdownToTelegramHtml } from './markdown-to-telegram-html.js';
-import { splitTelegramHtml, TELEGRAM_MESSAGE_LIMIT } from './split-telegram-html.js';
-import { escapeHtml, htmlToPlainText } from './telegram-html.js';
-
-/** One Telegram message of a reply, formatted, with its plain-text twin as a fallback. */
-export interface TelegramMessagePart {
-  /** Body for `parse_mode: 'HTML'`. */
-  html: string;
-  /** The same visible text without markup, sent if Telegram rejects the HTML. */
-  text: string;
-}
-
-/**
- * A little under Telegram's hard limit: the margin absorbs any difference
- * between our count and the server's (it normalises some whitespace).
- */
-export const DEFAULT_PART_LIMIT = TELEGRAM_MESSAGE_LIMIT - 96;
+import { splitTelegramHtml } from './split-telegram-html.js';
+import { htmlToPlainText } from './telegram-html.js';
 
 /** Render the agent's Markdown and split it into messages that each fit Telegram's limit. */
 export function formatReply(markdown: string, limit = DEFAULT_PART_LIMIT): TelegramMessagePart[] {
   const html = markdownToTelegramHtml(markdown);
   return splitTelegramHtml(html, limit).map((piece) => ({
-    html: piece,
-    text: htmlToPlainText(piece),
-  }));
-}
-
-/** Plain text split the same way, for messages we compose ourselves without markup. */
-export function formatPlain(text: string, limit = DEFAULT_PART_LIMIT): TelegramMessagePart[] {
-  return splitTelegramHtml(escapeHtml(text), limit).map((piece) => ({
     html: piece,
     text: htmlToPlainText(piece),
   }));

@@ -1,13 +1,17 @@
 import type { ConversationRef } from '../../domain/conversation.js';
 import type { Channel, OutgoingPart, SendOptions } from '../../ports/channel.js';
 import { texts } from '../../texts/en.js';
+import { fromOutgoing, toOutgoing } from './answer-parts.js';
+import {
+  EDIT_TARGET_MISSING,
+  ENTITY_REFUSED,
+  isPermanent,
+  NOT_MODIFIED,
+} from './bot-api-failures.js';
 import { BotApiError, type BotApiLite } from './bot-api-lite.js';
+import { formatPlain } from './format-plain.js';
 import { sendParameters, threadOf } from './send-parameters.js';
-import { splitTelegramHtml, TELEGRAM_MESSAGE_LIMIT } from './split-telegram-html.js';
-import { escapeHtml, htmlToPlainText } from './telegram-html.js';
-
-/** format-reply.ts's DEFAULT_PART_LIMIT: a margin under Telegram's limit. */
-const PART_LIMIT = TELEGRAM_MESSAGE_LIMIT - 96;
+import { escapeHtml } from './telegram-html.js';
 
 /**
  * The Channel port on BotApiLite (plain `fetch`), for the ingress Lambda,
@@ -28,12 +32,9 @@ export class LiteTelegramChannel implements Channel {
     return this.formatPlain(markdown);
   }
 
-  /** As TelegramChannel's (format-reply.ts), without importing the Markdown renderer. */
+  /** As TelegramChannel's, without cutting a long text into a file (the ingress composes short ones). */
   formatPlain(text: string): OutgoingPart[] {
-    return splitTelegramHtml(escapeHtml(text), PART_LIMIT).map((html) => ({
-      html,
-      text: htmlToPlainText(html),
-    }));
+    return formatPlain(text).map(toOutgoing);
   }
 
   async send(
@@ -41,7 +42,7 @@ export class LiteTelegramChannel implements Channel {
     part: OutgoingPart,
     options: SendOptions = {},
   ): Promise<void> {
-    const { html, text } = partOf(part);
+    const { html, text } = fromOutgoing(part);
     const common = { chat_id: conversation.chatId, ...sendParameters(conversation, options) };
     try {
       await this.api.call('sendMessage', { ...common, text: html, parse_mode: 'HTML' });
@@ -69,7 +70,7 @@ export class LiteTelegramChannel implements Channel {
     messageId: string,
     part: OutgoingPart,
   ): Promise<'edited' | 'missing'> {
-    const { html, text } = partOf(part);
+    const { html, text } = fromOutgoing(part);
     const edit = async (body: Record<string, unknown>) => {
       try {
         await this.api.call('editMessageText', {
@@ -79,8 +80,8 @@ export class LiteTelegramChannel implements Channel {
         });
         return 'edited' as const;
       } catch (error) {
-        if (described(error, /message is not modified/i)) return 'edited' as const;
-        if (described(error, /message to edit not found/i)) return 'missing' as const;
+        if (described(error, NOT_MODIFIED)) return 'edited' as const;
+        if (described(error, EDIT_TARGET_MISSING)) return 'missing' as const;
         throw error;
       }
     };
@@ -101,24 +102,8 @@ export class LiteTelegramChannel implements Channel {
   }
 
   isPermanentFailure(error: unknown): boolean {
-    if (!BotApiError.isInstance(error)) return false;
-    if (error.errorCode === 403) return true;
-    return (
-      error.errorCode === 400 &&
-      described(
-        error,
-        /chat not found|thread not found|topic_closed|topic_deleted|not enough rights|have no rights|user is deactivated/i,
-      )
-    );
+    return BotApiError.isInstance(error) && isPermanent(error.errorCode, error.description ?? '');
   }
-}
-
-function partOf(part: OutgoingPart): { html: string; text: string } {
-  const { html, text } = part;
-  if (typeof html !== 'string' || typeof text !== 'string') {
-    throw new TypeError('not a Telegram message part (expected html and text)');
-  }
-  return { html, text };
 }
 
 function described(error: unknown, pattern: RegExp): boolean {
@@ -127,8 +112,6 @@ function described(error: unknown, pattern: RegExp): boolean {
 
 function isEntityError(error: unknown): boolean {
   return (
-    BotApiError.isInstance(error) &&
-    error.errorCode === 400 &&
-    described(error, /can't parse entities|can't find end|unsupported start tag|entity/i)
+    BotApiError.isInstance(error) && error.errorCode === 400 && described(error, ENTITY_REFUSED)
   );
 }

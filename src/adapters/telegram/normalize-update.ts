@@ -223,20 +223,21 @@ export function normalizeUpdate(update: unknown, context: NormalizeContext): Nor
       ? { mediaGroupId: message.media_group_id }
       : {}),
   };
+  // What the person says, without the mention that addressed the bot; of a file, its caption.
+  const cleaned =
+    text === undefined
+      ? ''
+      : chatType === 'group'
+        ? stripMention(text, entities, context.bot).trim()
+        : text.trim();
   if (attachment) {
-    // The caption, if any, is what the person says about the file (a command in it too).
-    const caption =
-      text === undefined
-        ? ''
-        : chatType === 'group'
-          ? stripMention(text, entities, context.bot).trim()
-          : text.trim();
+    // A command in the caption is part of what is said about the file.
     return {
       action: 'enqueue',
       message: {
         ...base,
         ...extra,
-        body: { kind: 'media', text: caption, attachments: [attachment] },
+        body: { kind: 'media', text: cleaned, attachments: [attachment] },
       },
     };
   }
@@ -250,8 +251,6 @@ export function normalizeUpdate(update: unknown, context: NormalizeContext): Nor
     };
   }
 
-  const cleaned =
-    chatType === 'group' ? stripMention(text, entities, context.bot).trim() : text.trim();
   if (cleaned === '') {
     // "@bot" alone: the person wants attention; show what the bot can do.
     return {

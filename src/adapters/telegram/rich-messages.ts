@@ -1,6 +1,7 @@
 import { GrammyError } from 'grammy';
 import type { OutgoingPart } from '../../ports/channel.js';
 import { splitRichMarkdown } from './split-rich-markdown.js';
+import { isEditTargetMissing, isNotModified, isPermanentFailure } from './telegram-errors.js';
 
 /**
  * Telegram rich messages (`sendRichMessage`): the agent's Markdown as written,
@@ -11,7 +12,7 @@ import { splitRichMarkdown } from './split-rich-markdown.js';
  * to fall back (see TelegramChannel.fallbackParts).
  */
 
-export function richPart(markdown: string): OutgoingPart {
+function richPart(markdown: string): OutgoingPart {
   return { markdown };
 }
 
@@ -47,9 +48,9 @@ export function isRichContentRejected(error: unknown): boolean {
   return (
     error instanceof GrammyError &&
     error.error_code === 400 &&
-    !/message to edit not found|message is not modified|chat not found|thread not found|topic_closed|topic_deleted|not enough rights|have no rights|user is deactivated/i.test(
-      error.description,
-    )
+    !isEditTargetMissing(error) &&
+    !isNotModified(error) &&
+    !isPermanentFailure(error)
   );
 }
 

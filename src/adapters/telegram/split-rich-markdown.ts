@@ -16,13 +16,13 @@ export const RICH_MESSAGE_LIMIT = 32_768;
  * Telegram counts, never shorter, so the source length bounds the text; the
  * margin absorbs what Telegram may count that we do not (expanded entities).
  */
-export const DEFAULT_RICH_PART_LIMIT = RICH_MESSAGE_LIMIT - 768;
+const DEFAULT_RICH_PART_LIMIT = RICH_MESSAGE_LIMIT - 768;
 
 /**
  * Blocks per piece. Telegram allows 500 (list items, table rows and quotes
  * count); we count lines, which is at least as many as blocks, with room left.
  */
-export const DEFAULT_RICH_BLOCK_LIMIT = 450;
+const DEFAULT_RICH_BLOCK_LIMIT = 450;
 
 export interface RichSplitLimits {
   chars?: number | undefined;

@@ -15,7 +15,8 @@ import { type AnswerLimits, cappedParts, MAX_ANSWER_PARTS } from './answer-parts
 import { type GrammySignal, grammySignal } from './bot-api-client.js';
 import { downloadTelegramFile } from './file-download.js';
 import { sendTelegramFile } from './file-upload.js';
-import { formatPlain, formatReply } from './format-reply.js';
+import { formatPlain } from './format-plain.js';
+import { formatReply } from './format-reply.js';
 import { isRichPart, richParts } from './rich-messages.js';
 import { sendParameters } from './send-parameters.js';
 import { deleteStatus, editStatus, sendStatus, showTyping } from './status-messages.js';

@@ -4,6 +4,7 @@ import type { ConversationRef } from '../../domain/conversation.js';
 import type { QuestionMessage } from '../../ports/channel.js';
 import type { GrammySignal } from './bot-api-client.js';
 import { encodeButtonData } from './question-buttons.js';
+import { threadOf } from './send-parameters.js';
 import { isNotModified } from './telegram-errors.js';
 
 /**
@@ -12,7 +13,7 @@ import { isNotModified } from './telegram-errors.js';
  * row, each carrying the question id and its action (question-buttons.ts).
  */
 
-export function keyboardOf(question: QuestionMessage): InlineKeyboardMarkup {
+function keyboardOf(question: QuestionMessage): InlineKeyboardMarkup {
   return {
     inline_keyboard: question.buttons.map((row) =>
       row.map((button) => ({
@@ -33,7 +34,7 @@ export async function sendQuestion(
     conversation.chatId,
     question.text,
     {
-      ...(conversation.threadId ? { message_thread_id: Number(conversation.threadId) } : {}),
+      ...threadOf(conversation),
       reply_markup: keyboardOf(question),
     },
     signal,

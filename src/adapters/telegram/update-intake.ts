@@ -10,7 +10,7 @@ import type { RefusalLimiter } from '../../ports/refusal-limiter.js';
 import { texts } from '../../texts/en.js';
 import { MemoryRefusalLimiter } from '../memory/memory-refusal-limiter.js';
 import { heldAlbumItems, unaddressedAlbumItem } from './album-intake.js';
-import { answerPress, recordPress } from './button-press-intake.js';
+import { recordPress } from './button-press-intake.js';
 import { type BotIdentity, normalizeUpdate, type Refusal } from './normalize-update.js';
 import { parseButtonPress } from './question-buttons.js';
 
@@ -96,7 +96,7 @@ export class UpdateIntake {
       });
     if (questions && press) {
       const { result, note } = await recordPress(press, questions, this.logger);
-      const answering = answerPress(this.options.api, press, note, this.logger);
+      const answering = this.answerButton(press.callbackQueryId, note);
       if (!this.options.answerInBackground) await answering;
       return { action: 'ignored', updateId, reason: `question button: ${result}` };
     }
@@ -119,8 +119,12 @@ export class UpdateIntake {
       passedAlbumItem = item !== undefined;
     }
     if (normalized.action === 'ignore') {
-      const answering = this.answerStaleButton(update);
-      if (!this.options.answerInBackground) await answering;
+      // A button of an earlier version of the bot spins until answered.
+      const id = callbackQueryIdOf(update);
+      if (id !== undefined) {
+        const answering = this.answerButton(id, STALE_BUTTON_TEXT);
+        if (!this.options.answerInBackground) await answering;
+      }
       return { action: 'ignored', updateId, reason: normalized.reason };
     }
     if (normalized.refused && !(await this.answersRefusal(normalized.refused))) {
@@ -152,15 +156,10 @@ export class UpdateIntake {
     return answered;
   }
 
-  /**
-   * A button on a message from an earlier version of the bot spins until
-   * answered; answer it so the person is not left waiting. Best effort: never rejects.
-   */
-  private async answerStaleButton(update: unknown): Promise<void> {
-    const id = callbackQueryIdOf(update);
-    if (id === undefined) return;
+  /** Stops a button's spinner with `text`, so the person is not left waiting. Best effort: never rejects. */
+  private async answerButton(callbackQueryId: string, text: string): Promise<void> {
     try {
-      await this.options.api.answerCallbackQuery(id, STALE_BUTTON_TEXT);
+      await this.options.api.answerCallbackQuery(callbackQueryId, text);
     } catch (error) {
       this.logger.debug('answerCallbackQuery failed', { error: errorMessage(error) });
     }
