@@ -7,7 +7,6 @@ import { SqliteReplyOutbox } from '../adapters/sqlite/sqlite-reply-outbox.js';
 import { TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { TelegramChannel } from '../adapters/telegram/telegram-channel.js';
 import type { AppSettings } from '../config/app-settings.js';
-import { loadQuestionSettings } from '../config/question-settings.js';
 import type { Env } from '../config/runtime-settings.js';
 import { AnswerFirstSink } from '../core/pipeline/answer-first-sink.js';
 import {
@@ -79,7 +78,6 @@ export async function startLocalApp(
   pruneTimer.unref();
 
   const turns = new InMemoryTurnControl();
-  const questionSettings = loadQuestionSettings(env);
   let pool: WorkerPool | undefined;
   const ingress = new Ingress({
     queue: new AnswerFirstSink(queue, questions, logger),
@@ -114,7 +112,7 @@ export async function startLocalApp(
       turns,
       maxAttempts: settings.worker.maxAttempts,
       progress: options.progress,
-      questions: { store: questions, timeoutMs: questionSettings.timeoutMs },
+      questions: { store: questions, timeoutMs: settings.questions.timeoutMs },
       // Beside the workspaces, so a download moves into one by a rename.
       media: mediaFromSettings(settings.media, path.join(settings.runtime.dataDir, 'tmp')),
       logger,

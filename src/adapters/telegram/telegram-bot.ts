@@ -201,9 +201,12 @@ export class TelegramBot {
           error: networkFailure(error) ?? errorMessage(error),
         });
       });
-      await Promise.race([confirming, abortableSleep(STOP_CONFIRM_MS)]);
+      await atMost(confirming, STOP_CONFIRM_MS);
     }
-    await Promise.race([this.polling?.catch(() => {}), abortableSleep(STOP_CONFIRM_MS)]);
+    await atMost(
+      this.polling?.catch(() => {}),
+      STOP_CONFIRM_MS,
+    );
     const server = this.server;
     this.server = undefined;
     if (server) await closeServer(server);
@@ -228,5 +231,15 @@ async function storeWithRetry<T>(store: () => Promise<T>): Promise<T> {
       if (delay === undefined) throw error;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
+  }
+}
+
+/** Waits for `promise`, but no longer than `ms`; the timer does not outlive the wait. */
+async function atMost(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  const done = new AbortController();
+  try {
+    await Promise.race([promise, abortableSleep(ms, done.signal).catch(() => {})]);
+  } finally {
+    done.abort();
   }
 }
