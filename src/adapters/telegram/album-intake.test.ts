@@ -1,35 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { photoUpdate } from '../../../test/support/media-updates.js';
-import type { AccessPolicy } from '../../domain/access-policy.js';
+import { ada, intakeFixture } from '../../../test/support/update-intake-fixture.js';
 import type { InboundMessage } from '../../domain/inbound-message.js';
-import type { EnqueueResult } from '../../ports/job-queue.js';
 import { InMemoryAlbumGate } from '../memory/in-memory-album-gate.js';
-import { UpdateIntake, type UpdateIntakeOptions } from './update-intake.js';
-
-const bot = { id: 999, username: 'agent_bot' };
-const ada = { id: 42, first_name: 'Ada' };
-const onlyAda: AccessPolicy = {
-  allowedUserIds: new Set(['42']),
-  allowedChatIds: new Set(),
-  openToAll: false,
-};
+import type { UpdateIntakeOptions } from './update-intake.js';
 
 function setup(overrides: Partial<UpdateIntakeOptions> = {}) {
-  const accepted: InboundMessage[] = [];
-  const intake = new UpdateIntake({
-    tenant: 't1',
-    access: onlyAda,
-    ingress: {
-      async accept(message): Promise<EnqueueResult> {
-        accepted.push(message);
-        return 'enqueued';
-      },
-    },
-    api: { answerCallbackQuery: async () => undefined },
-    identity: () => bot,
-    albums: new InMemoryAlbumGate(),
-    ...overrides,
-  });
+  const { intake, accepted } = intakeFixture({ albums: new InMemoryAlbumGate(), ...overrides });
   let nextUpdate = 1;
   const take = (update: Record<string, unknown>) =>
     intake.take({ update_id: nextUpdate++, ...update });

@@ -1,52 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { textMessageUpdate } from '../../../test/support/fake-bot-api.js';
-import type { AccessPolicy } from '../../domain/access-policy.js';
-import type { InboundMessage } from '../../domain/inbound-message.js';
-import type { EnqueueResult } from '../../ports/job-queue.js';
-import { silentLogger } from '../../ports/logger.js';
+import { ada, bot, intakeFixture } from '../../../test/support/update-intake-fixture.js';
 import { MemoryRefusalLimiter } from '../memory/memory-refusal-limiter.js';
-import {
-  type IntakeBotApi,
-  STALE_BUTTON_TEXT,
-  UpdateIntake,
-  type UpdateIntakeOptions,
-} from './update-intake.js';
+import { STALE_BUTTON_TEXT } from './update-intake.js';
 
-const bot = { id: 999, username: 'agent_bot' };
-const ada = { id: 42, first_name: 'Ada' };
-const onlyAda: AccessPolicy = {
-  allowedUserIds: new Set(['42']),
-  allowedChatIds: new Set(),
-  openToAll: false,
-};
-
-/** An intake over a recording ingress and Bot API; `overrides` replace any part. */
-function setup(overrides: Partial<UpdateIntakeOptions> = {}) {
-  const accepted: InboundMessage[] = [];
-  const answered: Array<{ id: string; text: string }> = [];
-  const logger = { ...silentLogger, debug: vi.fn(), warn: vi.fn() };
-  const api: IntakeBotApi = {
-    async answerCallbackQuery(id, text) {
-      answered.push({ id, text });
-    },
-  };
-  const intake = new UpdateIntake({
-    tenant: 't1',
-    access: onlyAda,
-    ingress: {
-      async accept(message): Promise<EnqueueResult> {
-        accepted.push(message);
-        return 'enqueued';
-      },
-    },
-    api,
-    identity: () => bot,
-    logger,
-    now: () => 1_000,
-    ...overrides,
-  });
-  return { intake, accepted, answered, logger };
-}
+const setup = intakeFixture;
 
 /** A promise with its resolve function, to hold a call open. */
 function gate() {
